@@ -1,0 +1,32 @@
+"""Shared test set-up: no network but loopback, a headless plotting backend, paths."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Install the loopback-only guard in this process before any test runs.
+_spec = importlib.util.spec_from_file_location("aelib_netguard",
+                                               NETGUARD_DIR / "sitecustomize.py")
+netguard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(netguard)
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    """A copy of the bundled data folder that a test may damage."""
+    target = tmp_path / "data"
+    target.mkdir()
+    for name in ("mnist_subset.npz", "SHA256SUMS"):
+        (target / name).write_bytes((ROOT / "data" / name).read_bytes())
+    return target
