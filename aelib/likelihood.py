@@ -54,10 +54,13 @@ def gaussian_nll(target: torch.Tensor, mean: torch.Tensor,
         if not bool((sigma > 0).all()):
             raise ValueError("sigma must be positive everywhere")
         try:
-            torch.broadcast_shapes(sigma.shape, target.shape)
+            # It must broadcast *to* target's shape, not to a bigger one (e.g. (1, n, D)).
+            fits = torch.broadcast_shapes(sigma.shape, target.shape) == target.shape
         except RuntimeError:
+            fits = False
+        if not fits:
             raise ValueError(f"sigma of shape {tuple(sigma.shape)} does not broadcast to "
-                             f"target of shape {tuple(target.shape)}") from None
+                             f"target of shape {tuple(target.shape)}")
         log_sigma = torch.log(sigma)
     else:
         sigma = check_float(sigma, "sigma", minimum=0.0, open_low=True)

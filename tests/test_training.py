@@ -1,0 +1,351 @@
+"""aelib.training: fit, History, checkpoints and the cache of trained models."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+import aelib.training as training
+from aelib.models import ModelConfig, build_model
+from aelib.training import (
+    CheckpointError,
+    GaussianNoise,
+    History,
+    NonFiniteLossError,
+    cache_key,
+    data_fingerprint,
+    evaluate_loss,
+    fit,
+    load_checkpoint,
+    save_checkpoint,
+    train_or_load,
+)
+
+D = 16
+
+
+def config(**changes) -> ModelConfig:
+    return ModelConfig(**{"kind": "vae", "input_dim": D, "hidden": (12,), "latent_dim": 2,
+                          **changes})
+
+
+def dataset(n: int = 96, seed: int = 0) -> torch.Tensor:
+    """Images on a 2-D manifold: sigmoid of a random linear map of two factors."""
+    gen = torch.Generator().manual_seed(seed)
+    factors = torch.randn(n, 2, generator=gen)
+    return torch.sigmoid(3.0 * factors @ torch.randn(2, D, generator=gen))
+
+
+TRAIN, VAL = dataset(96, seed=0), dataset(40, seed=1)
+QUICK = {"epochs": 3, "batch_size": 32, "lr": 1e-2, "progress": False}
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# --------------------------------------------------------------------------- History
+
+
+def test_history_round_trips_and_ignores_seconds_in_equality():
+    history = History([3.0, 2.0], [2.5, 1.5], [0.5, 0.5], [3.1], [2.6], [0.5], [0.1, 0.2])
+    plain = json.loads(json.dumps(history.to_dict()))
+    assert History.from_dict(plain) == history and History.from_dict(plain).seconds == [0.1, 0.2]
+    assert history.epochs == 2
+    assert History(train_loss=[1.0], seconds=[5.0]) == History(train_loss=[1.0], seconds=[9.0])
+
+
+def test_history_from_dict_refuses_bad_values():
+    with pytest.raises(ValueError, match="unknown History fields"):
+        History.from_dict({"loss": [1.0]})
+    with pytest.raises(TypeError, match="train_loss"):
+        History.from_dict({"train_loss": 1.0})
+    with pytest.raises(TypeError, match="values"):
+        History.from_dict([1.0])
+
+
+# --------------------------------------------------------------------------- fit
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_fit_lowers_the_loss_and_records_every_epoch(kind):
+    model = build_model(config(kind=kind), seed=0)
+    history = fit(model, TRAIN, VAL, seed=0, **{**QUICK, "epochs": 8})
+    assert history.epochs == 8
+    for name in ("train_loss", "train_reconstruction", "train_kl", "val_loss",
+                 "val_reconstruction", "val_kl", "seconds"):
+        assert len(getattr(history, name)) == 8, name
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.val_loss[-1] < history.val_loss[0]
+    if kind == "ae":
+        assert history.train_kl == [0.0] * 8
+    assert model.training  # fit leaves the mode as it found it
+
+
+def test_fit_is_bit_for_bit_repeatable_under_a_seed():
+    runs = []
+    for _ in range(2):
+        model = build_model(config(), seed=0)
+        runs.append((model, fit(model, TRAIN, VAL, seed=7, **QUICK)))
+    (m1, h1), (m2, h2) = runs
+    assert h1 == h2 and h1.to_dict()["train_loss"] == h2.to_dict()["train_loss"]
+    assert same_weights(m1, m2)
+    m3 = build_model(config(), seed=0)
+    assert fit(m3, TRAIN, VAL, seed=8, **QUICK) != h1
+
+
+def test_fit_without_validation_leaves_val_lists_empty():
+    history = fit(build_model(config(), seed=0), TRAIN, seed=0, **QUICK)
+    assert history.val_loss == [] and history.epochs == 3
+
+
+def test_fit_validates_in_eval_mode_without_gradients():
+    model = build_model(config(), seed=0)
+    calls = []
+    model.encoder.register_forward_hook(
+        lambda module, inputs, output: calls.append(
+            (len(inputs[0]), module.training, torch.is_grad_enabled())))
+    fit(model, TRAIN, VAL, seed=0, **{**QUICK, "epochs": 1})
+    val_calls = [c for c in calls if c[0] == len(VAL)]
+    train_calls = [c for c in calls if c[0] != len(VAL)]
+    assert val_calls == [(len(VAL), False, False)]
+    assert train_calls and all(training and grad for _, training, grad in train_calls)
+
+
+def test_fit_shows_a_progress_bar_only_when_asked(capsys):
+    fit(build_model(config(), seed=0), TRAIN, seed=0, **QUICK)
+    assert capsys.readouterr().err == ""
+    fit(build_model(config(), seed=0), TRAIN, VAL, seed=0, **{**QUICK, "progress": True})
+    err = capsys.readouterr().err
+    assert "training" in err and "3/3" in err and "loss=" in err and "val=" in err
+
+
+def test_fit_callback_sees_each_epoch_and_can_stop_early():
+    seen = []
+
+    def stop_after_two(epoch: int, history: History) -> bool:
+        seen.append((epoch, history.epochs))
+        return epoch == 2
+
+    history = fit(build_model(config(), seed=0), TRAIN, seed=0, callback=stop_after_two,
+                  **{**QUICK, "epochs": 10})
+    assert seen == [(1, 1), (2, 2)] and history.epochs == 2
+
+
+def test_fit_names_the_epoch_and_batch_where_the_loss_stops_being_finite():
+    model = build_model(config(), seed=0)
+    with torch.no_grad():
+        model.decoder[-1].weight[0, 0] = math.nan
+    with pytest.raises(NonFiniteLossError, match="epoch 1, batch 1"):
+        fit(model, TRAIN, seed=0, **QUICK)
+
+    def poison(epoch: int, history: History) -> None:
+        with torch.no_grad():
+            model.encoder[0].bias.fill_(math.inf)
+
+    model = build_model(config(kind="ae"), seed=0)
+    with pytest.raises(ValueError, match="epoch 2, batch 1") as info:
+        fit(model, TRAIN, seed=0, callback=poison, **QUICK)
+    assert isinstance(info.value, NonFiniteLossError) and info.value.epoch == 2
+
+
+def test_fit_trains_a_denoising_autoencoder_on_corrupted_inputs():
+    seen = []
+
+    def corrupt(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        seen.append(x.clone())
+        return GaussianNoise(0.3)(x, generator)
+
+    model = build_model(config(kind="ae"), seed=0)
+    history = fit(model, TRAIN, VAL, seed=0, corrupt=corrupt, **QUICK)
+    assert len(seen) == 3 * 3  # 3 epochs of 96 / 32 batches, each a clean batch of TRAIN
+    assert all(any(torch.equal(row, t) for t in TRAIN) for row in seen[0][:3])
+    assert history.epochs == 3 and history.train_loss[-1] < history.train_loss[0]
+
+
+def test_gaussian_noise_is_seeded_clipped_and_refuses_bad_values():
+    x = torch.full((2, 3), 0.5)
+    noisy = GaussianNoise(1.0)(x, torch.Generator().manual_seed(0))
+    assert torch.equal(noisy, GaussianNoise(1.0)(x, torch.Generator().manual_seed(0)))
+    assert noisy.min() >= 0 and noisy.max() <= 1 and not torch.equal(noisy, x)
+    assert torch.equal(GaussianNoise(0.0)(x), x)
+    assert GaussianNoise(0.2).to_dict() == {"kind": "gaussian_noise", "std": 0.2, "clip": True}
+    with pytest.raises(ValueError, match="std"):
+        GaussianNoise(-0.1)
+    with pytest.raises(TypeError, match="clip"):
+        GaussianNoise(0.1, clip=1)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "pattern"), [
+    ({"epochs": 0}, ValueError, "epochs"),
+    ({"batch_size": 0}, ValueError, "batch_size"),
+    ({"lr": 0.0}, ValueError, "lr"),
+    ({"seed": -1}, ValueError, "seed"),
+    ({"corrupt": 0.3}, TypeError, "corrupt"),
+    ({"callback": "stop"}, TypeError, "callback"),
+    ({"train_x": torch.zeros(8, D + 1)}, ValueError, "train_x"),
+    ({"train_x": torch.zeros(8, D, dtype=torch.float64)}, TypeError, "train_x"),
+    ({"val_x": torch.full((8, D), math.nan)}, ValueError, "val_x"),
+    ({"model": torch.nn.Linear(D, D)}, TypeError, "model"),
+])
+def test_fit_refuses_bad_arguments_by_name(kwargs, error, pattern):
+    args = {"model": build_model(config()), "train_x": TRAIN, "val_x": None,
+            "epochs": 1, "progress": False, **kwargs}
+    with pytest.raises(error, match=pattern):
+        fit(args.pop("model"), args.pop("train_x"), args.pop("val_x"), **args)
+
+
+def test_evaluate_loss_averages_per_image_over_batches():
+    ae = build_model(config(kind="ae"), seed=0)
+    whole = evaluate_loss(ae, VAL)
+    assert set(whole) == {"total", "reconstruction", "kl"} and whole["kl"] == 0.0
+    assert whole["total"] == pytest.approx(ae.loss(VAL).total.item(), rel=1e-6)
+    assert evaluate_loss(ae, VAL, batch_size=7)["total"] == pytest.approx(whole["total"],
+                                                                           rel=1e-6)
+    vae = build_model(config(), seed=0)
+    assert evaluate_loss(vae, VAL, seed=1) == evaluate_loss(vae, VAL, seed=1)
+    assert all(p.grad is None for p in vae.parameters()) and vae.training
+    with pytest.raises(ValueError, match="batch_size"):
+        evaluate_loss(vae, VAL, batch_size=0)
+    with pytest.raises(ValueError, match="x must have input_dim"):
+        evaluate_loss(vae, torch.zeros(3, 2))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+@pytest.mark.parametrize("cfg", [config(), config(kind="ae", likelihood="gaussian",
+                                                  sigma="learned")])
+def test_checkpoint_round_trip(tmp_path, cfg):
+    model = build_model(cfg, seed=0)
+    history = fit(model, TRAIN, VAL, seed=0, **QUICK)
+    path = save_checkpoint(tmp_path / "sub" / "model.pt", model, history)
+    loaded, loaded_history = load_checkpoint(path)
+    assert loaded.config == cfg and loaded_history == history and same_weights(model, loaded)
+    assert not loaded.training
+    torch.testing.assert_close(loaded.embed(VAL), model.embed(VAL))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model.pt"]  # no temp files left
+    save_checkpoint(tmp_path / "bare.pt", model)
+    assert load_checkpoint(tmp_path / "bare.pt")[1] is None
+
+
+def test_load_checkpoint_refuses_damaged_foreign_and_inconsistent_files(tmp_path):
+    model = build_model(config(), seed=0)
+    good = save_checkpoint(tmp_path / "good.pt", model, History())
+
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:200])
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"definitely not a checkpoint")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"format": "aelib-checkpoint", "object": GaussianNoise(0.1)}, pickled)
+    old = tmp_path / "old.pt"
+    torch.save({"format": "aelib-checkpoint", "version": 0}, old)
+    mismatched = tmp_path / "mismatched.pt"
+    payload = torch.load(good, weights_only=True)
+    payload["config"]["latent_dim"] = 5
+    torch.save(payload, mismatched)
+
+    for path, pattern in [(truncated, "not a readable checkpoint"),
+                          (garbage, "not a readable checkpoint"),
+                          (foreign, "not an aelib checkpoint"),
+                          (pickled, "not a readable checkpoint"),
+                          (old, "version"),
+                          (mismatched, "does not match its weights")]:
+        with pytest.raises(CheckpointError, match=pattern) as info:
+            load_checkpoint(path)
+        assert path.name in str(info.value)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_save_checkpoint_refuses_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="model"):
+        save_checkpoint(tmp_path / "x.pt", torch.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="history"):
+        save_checkpoint(tmp_path / "x.pt", build_model(config()), {"train_loss": []})
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def test_train_or_load_trains_once_then_loads(tmp_path, monkeypatch):
+    settings = {"epochs": 2, "batch_size": 32, "lr": 1e-2, "seed": 0, "cache_dir": tmp_path,
+                "progress": False}
+    model, history = train_or_load(config(), TRAIN, VAL, **settings)
+    assert not model.training and history.epochs == 2
+    (entry,) = tmp_path.iterdir()
+    assert entry.name.startswith("vae-bernoulli-z2-") and entry.suffix == ".pt"
+
+    reference = build_model(config(), seed=0)
+    assert fit(reference, TRAIN, VAL, **{k: v for k, v in settings.items()
+                                         if k != "cache_dir"}) == history
+    assert same_weights(reference, model)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("train_or_load trained again instead of loading")
+
+    monkeypatch.setattr(training, "fit", no_training)
+    again, again_history = train_or_load(config(), TRAIN, VAL, **settings)
+    assert again_history == history and same_weights(again, model)
+
+
+def test_the_cache_key_covers_config_settings_seed_and_data():
+    base = {"epochs": 2, "batch_size": 32, "lr": 1e-2, "seed": 0}
+    key = cache_key(config(), TRAIN, VAL, **base)[0]
+    variants = [
+        cache_key(config(beta=2.0), TRAIN, VAL, **base),
+        cache_key(config(), TRAIN, VAL, **{**base, "epochs": 3}),
+        cache_key(config(), TRAIN, VAL, **{**base, "batch_size": 16}),
+        cache_key(config(), TRAIN, VAL, **{**base, "lr": 2e-2}),
+        cache_key(config(), TRAIN, VAL, **{**base, "seed": 1}),
+        cache_key(config(), TRAIN, VAL, **base, corrupt=GaussianNoise(0.1)),
+        cache_key(config(), dataset(96, seed=5), VAL, **base),
+        cache_key(config(), TRAIN, None, **base),
+    ]
+    keys = {key} | {k for k, _ in variants}
+    assert len(keys) == 1 + len(variants)
+    assert cache_key(config(), TRAIN.clone(), VAL, **base)[0] == key
+    assert data_fingerprint(TRAIN) != data_fingerprint(TRAIN.double())
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        data_fingerprint(TRAIN.numpy())
+
+
+def test_train_or_load_retrains_over_a_damaged_entry(tmp_path):
+    settings = {"epochs": 1, "batch_size": 32, "seed": 0, "cache_dir": tmp_path,
+                "progress": False}
+    model, history = train_or_load(config(kind="ae"), TRAIN, **settings)
+    (entry,) = tmp_path.iterdir()
+    entry.write_bytes(entry.read_bytes()[:100])
+    with pytest.warns(RuntimeWarning, match="damaged cache entry"):
+        again, again_history = train_or_load(config(kind="ae"), TRAIN, **settings)
+    assert again_history == history and same_weights(again, model)
+    load_checkpoint(entry)  # rewritten whole
+
+
+def test_train_or_load_uses_the_configured_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("AELIB_CACHE_DIR", str(tmp_path / "cache"))
+    train_or_load(config(kind="ae"), TRAIN, epochs=1, seed=0, progress=False,
+                  corrupt=GaussianNoise(0.2))
+    assert len(list((tmp_path / "cache").glob("ae-*.pt"))) == 1
+
+
+@pytest.mark.parametrize(("kwargs", "error", "pattern"), [
+    ({"config": config().to_dict()}, TypeError, "config must be a ModelConfig"),
+    ({"corrupt": lambda x, g: x}, TypeError, "corrupt must be a GaussianNoise"),
+    ({"epochs": 0}, ValueError, "epochs"),
+    ({"seed": 1.5}, TypeError, "seed"),
+    ({"train_x": torch.zeros(4, 3)}, ValueError, "train_x"),
+])
+def test_train_or_load_refuses_bad_arguments_by_name(tmp_path, kwargs, error, pattern):
+    args = {"config": config(), "train_x": TRAIN, "epochs": 1, "cache_dir": tmp_path,
+            "progress": False, **kwargs}
+    with pytest.raises(error, match=pattern):
+        train_or_load(args.pop("config"), args.pop("train_x"), **args)
+    assert list(tmp_path.iterdir()) == []
