@@ -1,0 +1,269 @@
+"""How long aelib's ``fit`` takes to reach the test loss of a textbook PyTorch training loop.
+
+The reference is written here in the style of the classic PyTorch VAE example: an MLP VAE
+784-400-20, summed binary cross-entropy + KL, Adam at lr 1e-3, batch 128, and a DataLoader
+over a Dataset that turns one uint8 28x28 image at a time into a float tensor in [0, 1] (what
+torchvision's ToTensor does; torchvision itself is not used). It trains for 30 epochs and
+measures the test loss after each one.
+
+aelib then trains the same architecture with the same loss (``ModelConfig(kind="vae",
+hidden=(400,), latent_dim=20, likelihood="bernoulli")``), the same optimiser settings, seed
+and thread count, measures the test loss after every epoch and stops as soon as it is at or
+below the reference's final test loss. Both losses are the negative ELBO per image (one
+z sample per image), averaged over the test split.
+
+Run from the repository root:  .venv/bin/python benchmarks/bench_training.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from aelib.data import ImageDataset, load_dataset
+from aelib.models import ModelConfig, build_model
+from aelib.runtime import configure_threads
+from aelib.training import History, fit
+
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-3
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+class DigitImages(Dataset):
+    """One (image, label) pair per index; the image converted on every access."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        # As ToTensor does for a uint8 (H, W) array: add a channel axis, scale to [0, 1].
+        pixels = torch.from_numpy(self.images[index][None, :, :]).contiguous()
+        return pixels.to(torch.float32).div(255), int(self.labels[index])
+
+
+class ReferenceVAE(nn.Module):
+    """784 -> 400 -> (20 means, 20 log-variances); 20 -> 400 -> 784 probabilities."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden_in = nn.Linear(784, 400)
+        self.to_mu = nn.Linear(400, 20)
+        self.to_logvar = nn.Linear(400, 20)
+        self.hidden_out = nn.Linear(20, 400)
+        self.to_pixels = nn.Linear(400, 784)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = F.relu(self.hidden_in(x.view(-1, 784)))
+        mu, logvar = self.to_mu(h), self.to_logvar(h)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        return torch.sigmoid(self.to_pixels(F.relu(self.hidden_out(z)))), mu, logvar
+
+
+def reference_loss(probs: torch.Tensor, x: torch.Tensor, mu: torch.Tensor,
+                   logvar: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy plus KL, both summed over the batch (not averaged)."""
+    bce = F.binary_cross_entropy(probs, x.view(-1, 784), reduction="sum")
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kl
+
+
+def run_reference(train: ImageDataset, test: ImageDataset, *, epochs: int,
+                  seed: int) -> tuple[float, list[float]]:
+    """(wall seconds, test loss per image after each epoch)."""
+    started = time.perf_counter()
+    torch.manual_seed(seed)
+    train_loader = DataLoader(DigitImages(train.images, train.labels), batch_size=BATCH_SIZE,
+                              shuffle=True)
+    test_loader = DataLoader(DigitImages(test.images, test.labels), batch_size=BATCH_SIZE,
+                             shuffle=False)
+    model = ReferenceVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    test_losses = []
+    for _ in range(epochs):
+        model.train()
+        for x, _labels in train_loader:
+            optimizer.zero_grad()
+            probs, mu, logvar = model(x)
+            loss = reference_loss(probs, x, mu, logvar)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for x, _labels in test_loader:
+                probs, mu, logvar = model(x)
+                total += reference_loss(probs, x, mu, logvar).item()
+        test_losses.append(total / len(test_loader.dataset))
+    return time.perf_counter() - started, test_losses
+
+
+# --------------------------------------------------------------------------- aelib
+
+
+def run_aelib(train: ImageDataset, test: ImageDataset, *, target: float, max_epochs: int,
+              seed: int, lr: float = LEARNING_RATE) -> tuple[float, History]:
+    """(wall seconds until the test loss first reaches ``target``, the History)."""
+    started = time.perf_counter()
+    train_x, test_x = train.to_tensor(), test.to_tensor()
+    config = ModelConfig(kind="vae", input_dim=784, hidden=(400,), latent_dim=20,
+                         likelihood="bernoulli")
+    model = build_model(config, seed=seed)
+    history = fit(model, train_x, test_x, epochs=max_epochs, batch_size=BATCH_SIZE, lr=lr,
+                  seed=seed, progress=False,
+                  callback=lambda epoch, h: h.val_loss[-1] <= target)
+    return time.perf_counter() - started, history
+
+
+# --------------------------------------------------------------------------- where time goes
+
+
+def _best_of(repeats: int, work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def loader_seconds(train: ImageDataset, test: ImageDataset) -> float:
+    """One epoch of the reference's data pipeline alone (train and test loaders, no model)."""
+    loaders = [DataLoader(DigitImages(d.images, d.labels), batch_size=BATCH_SIZE,
+                          shuffle=shuffle) for d, shuffle in ((train, True), (test, False))]
+    return _best_of(3, lambda: [None for loader in loaders for _batch in loader])
+
+
+def matmul_floor_seconds(n_train: int, n_test: int) -> float:
+    """One epoch of only the matrix products of a 784-400-20 VAE, on prepared operands: per
+    training batch 4 forward products, 4 weight gradients and 3 input gradients (the images
+    need none); per test set 4 forward products."""
+    gen = torch.Generator().manual_seed(0)
+    layers = [(784, 400), (400, 40), (20, 400), (400, 784)]  # (inputs, outputs) of each
+    weights = [torch.randn(out, inp, generator=gen) for inp, out in layers]
+
+    def operands(batch: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        return ([torch.randn(batch, inp, generator=gen) for inp, _ in layers],
+                [torch.randn(batch, out, generator=gen) for _, out in layers])
+
+    sizes = [min(BATCH_SIZE, n_train - start) for start in range(0, n_train, BATCH_SIZE)]
+    prepared = {size: operands(size) for size in set(sizes)}
+    test_inputs, _ = operands(n_test)
+
+    def epoch() -> None:
+        for size in sizes:
+            inputs, grads = prepared[size]
+            for layer, (w, a, g) in enumerate(zip(weights, inputs, grads, strict=True)):
+                a @ w.T                                 # forward
+                g.T @ a                                 # gradient of the weight
+                if layer > 0:
+                    g @ w                               # gradient of the layer's input
+        for w, a in zip(weights, test_inputs, strict=True):
+            a @ w.T
+
+    return _best_of(3, epoch)
+
+
+def adam_step_seconds(fused: bool) -> float:
+    """One Adam update of the 784-400-20 VAE's parameters: the default for-loop version (what
+    the reference uses on a CPU) or the fused kernel (what ``fit`` uses)."""
+    model = ReferenceVAE()
+    for parameter in model.parameters():
+        parameter.grad = torch.randn_like(parameter)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE,
+                                 **({"fused": True} if fused else {}))
+    return _best_of(5, lambda: [optimizer.step() for _ in range(50)]) / 50
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _spread(times: list[float]) -> str:
+    return f"best {min(times):.2f} s, median {statistics.median(times):.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=30, help="reference epochs (30)")
+    parser.add_argument("--max-epochs", type=int, default=60,
+                        help="give up on aelib after this many epochs (60)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for both (2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="run both this many times, interleaved; report the best (3)")
+    parser.add_argument("--also-lr", type=float, default=None, metavar="LR",
+                        help="also time aelib with this learning rate (a different recipe, "
+                             "reported on its own line)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the reference's data pipeline alone and the matrix "
+                             "products alone (the floor of any fp32 loop on this machine)")
+    args = parser.parse_args()
+
+    threads = configure_threads(args.threads)
+    train, test = load_dataset("mnist_subset").split(test_fraction=0.2, seed=0)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+          f"{threads} torch threads, seed {args.seed}, {args.repeats} interleaved repeats")
+    print(f"data: mnist_subset split(test_fraction=0.2, seed=0): {len(train)} train / "
+          f"{len(test)} test images; batch {BATCH_SIZE}, Adam lr {LEARNING_RATE}")
+
+    variants = [("aelib fit", LEARNING_RATE)]
+    if args.also_lr is not None:
+        variants.append((f"aelib fit, lr {args.also_lr:g} (NOT like-for-like)", args.also_lr))
+    ref_times: list[float] = []
+    times: dict[str, list[float]] = {label: [] for label, _ in variants}
+    histories: dict[str, History] = {}
+    for _ in range(args.repeats):
+        seconds, ref_losses = run_reference(train, test, epochs=args.epochs, seed=args.seed)
+        ref_times.append(seconds)
+        target = ref_losses[-1]  # the same on every repeat: both runs are seeded
+        for label, lr in variants:
+            seconds, histories[label] = run_aelib(train, test, target=target,
+                                                  max_epochs=args.max_epochs, seed=args.seed,
+                                                  lr=lr)
+            times[label].append(seconds)
+
+    ref_best = min(ref_times)
+    print(f"\nreference (DataLoader, per-item ToTensor): {args.epochs} epochs, "
+          f"{_spread(ref_times)} ({ref_best / args.epochs:.3f} s/epoch); "
+          f"final test loss {target:.2f} nats/image")
+    print("  test loss per epoch: " + " ".join(f"{v:.1f}" for v in ref_losses))
+    for label, _ in variants:
+        history, best = histories[label], min(times[label])
+        reached = history.val_loss[-1] <= target
+        print(f"{label}: {'reached' if reached else 'did NOT reach'} {target:.2f} after "
+              f"{history.epochs} epochs, {_spread(times[label])} "
+              f"({best / history.epochs:.3f} s/epoch); "
+              f"time ratio to reference {best / ref_best:.2f} (target <= 0.33)")
+        print("  test loss per epoch: " + " ".join(f"{v:.1f}" for v in history.val_loss))
+
+    if args.breakdown:
+        loader = loader_seconds(train, test)
+        floor = matmul_floor_seconds(len(train), len(test))
+        print(f"\nbreakdown per epoch: reference data pipeline alone {loader:.3f} s "
+              f"({loader / (ref_best / args.epochs):.0%} of a reference epoch); matrix products "
+              f"alone {floor:.3f} s")
+        steps = -(-len(train) // BATCH_SIZE)
+        loop_adam, fused_adam = adam_step_seconds(fused=False), adam_step_seconds(fused=True)
+        print(f"  Adam update per epoch ({steps} steps): default for-loop "
+              f"{steps * loop_adam:.3f} s, fused {steps * fused_adam:.3f} s")
+        print(f"  1/3 of the reference is {ref_best / 3:.2f} s; the matrix products of "
+              f"{args.epochs} epochs alone take {args.epochs * floor:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
