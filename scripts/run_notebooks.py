@@ -19,6 +19,9 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 from notebook_runner import ROOT, NotebookFailed, execute, notebooks
+from traitlets.config import Config
+
+from aelib.widgets import STATIC_DISPLAY_PRIORITY
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -46,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no notebook matches {args.names}", file=sys.stderr)
         return 2
     env = {"AELIB_FAST": "1" if args.fast else "0"}
-    exporter = HTMLExporter(template_name="lab")
+    # Static HTML cannot run widgets: show each widget's fallback figure instead.
+    exporter = HTMLExporter(template_name="lab", config=Config(
+        {"NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)}}))
     total = time.perf_counter()
     for path in selected:
         try:
