@@ -1,0 +1,84 @@
+"""aelib.runtime, aelib._files and the notebook runner: seeds, threads, safe files, failures."""
+
+from __future__ import annotations
+
+import random
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from notebook_runner import NotebookFailed, execute, strip_outputs
+
+import aelib
+from aelib._files import atomic_write
+
+
+def test_seed_everything_repeats_every_generator():
+    def draw():
+        rng = aelib.seed_everything(7)
+        return (random.random(), np.random.rand(), torch.rand(1).item(), rng.random())  # noqa: NPY002
+
+    assert draw() == draw()
+    aelib.seed_everything(8)
+    assert torch.rand(1).item() != draw()[2]
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_seed_everything_rejects_out_of_range_seeds(seed):
+    with pytest.raises(ValueError, match="seed"):
+        aelib.seed_everything(seed)
+
+
+def test_seed_everything_rejects_non_integers():
+    with pytest.raises(TypeError, match="seed"):
+        aelib.seed_everything(1.5)
+
+
+def test_configure_threads_caps_the_thread_count():
+    before = torch.get_num_threads()
+    try:
+        assert aelib.configure_threads(1) == 1 == torch.get_num_threads()
+        assert 1 <= aelib.configure_threads(64) <= 64
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="max_threads"):
+        aelib.configure_threads(0)
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_write(target) as handle:
+        handle.write(b"half")
+        raise RuntimeError("disk full")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+    with atomic_write(target) as handle:
+        handle.write(b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@pytest.mark.notebook
+def test_a_failing_notebook_is_reported_by_name_and_cell(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# title"),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("1 / 0"),
+    ])
+    path = tmp_path / "07_broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(NotebookFailed, match=r"07_broken.ipynb failed in cell 2: ZeroDivision"):
+        execute(path, cell_timeout=30)
+
+
+def test_strip_outputs_clears_what_execution_adds():
+    cell = nbformat.v4.new_code_cell("1", execution_count=3,
+                                     outputs=[nbformat.v4.new_output("stream", text="1")])
+    cell.metadata["execution"] = {"iopub.status.busy": "now"}
+    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {}})
+    assert strip_outputs(nb)
+    assert nb.cells[0].outputs == [] and nb.cells[0].execution_count is None
+    assert "widgets" not in nb.metadata and "execution" not in nb.cells[0].metadata
+    assert not strip_outputs(nb)
