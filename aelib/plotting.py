@@ -74,6 +74,17 @@ def _check_text(value: object, name: str) -> str:
     return value
 
 
+def _check_range(value_range: Sequence[float]) -> tuple[float, float]:
+    """A (low, high) pair of finite numbers with low < high."""
+    if len(value_range) != 2:
+        raise ValueError(f"value_range must be (low, high), got {value_range!r}")
+    low = check_float(value_range[0], "value_range[0]")
+    high = check_float(value_range[1], "value_range[1]")
+    if high <= low:
+        raise ValueError(f"value_range must have low < high, got {value_range!r}")
+    return low, high
+
+
 def _check_labels(title: object, xlabel: object, ylabel: object) -> None:
     _check_text(title, "title")
     _check_text(xlabel, "xlabel")
@@ -183,12 +194,7 @@ def plot_histograms(samples: Mapping[str, Sequence[float]], *, title: str, xlabe
         low = min(float(a.min()) for a in arrays.values())
         high = max(float(a.max()) for a in arrays.values())
     else:
-        if len(value_range) != 2:
-            raise ValueError(f"value_range must be (low, high), got {value_range!r}")
-        low = check_float(value_range[0], "value_range[0]")
-        high = check_float(value_range[1], "value_range[1]")
-        if high <= low:
-            raise ValueError(f"value_range must have low < high, got {value_range!r}")
+        low, high = _check_range(value_range)
     edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
     ax = _axes(ax)
     for label, values in arrays.items():
@@ -441,12 +447,7 @@ def plot_gaussian_likelihood(data: np.ndarray, mu: float, sigma: float, *,
         low = min(float(data.min()), mu - 3.5 * sigma) - 0.5
         high = max(float(data.max()), mu + 3.5 * sigma) + 0.5
     else:
-        if len(value_range) != 2:
-            raise ValueError(f"value_range must be (low, high), got {value_range!r}")
-        low = check_float(value_range[0], "value_range[0]")
-        high = check_float(value_range[1], "value_range[1]")
-        if high <= low:
-            raise ValueError(f"value_range must have low < high, got {value_range!r}")
+        low, high = _check_range(value_range)
     grid = np.linspace(low, high, 400)
     curve = np.exp(-0.5 * ((grid - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
     ax = _axes(ax)
