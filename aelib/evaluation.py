@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from aelib._checks import check_array, check_int, check_same_length
-from aelib.models import VAE, LatentModel, gaussian_kl
+from aelib.models import VAE, LatentModel, gaussian_kl, reparameterize
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -97,8 +97,7 @@ def elbo(vae: VAE, x: torch.Tensor, *, n_samples: int = 1, batch_size: int = 100
             mu, logvar = vae.encode(batch)
             nll = torch.zeros(len(batch), dtype=batch.dtype)
             for _ in range(n_samples):
-                eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
-                nll += vae.reconstruction_nll(batch, mu + torch.exp(0.5 * logvar) * eps)
+                nll += vae.reconstruction_nll(batch, reparameterize(mu, logvar, generator))
             parts.append(-nll / n_samples - gaussian_kl(mu, logvar))
     return torch.cat(parts)
 
