@@ -5,7 +5,8 @@ Modules, from the bottom up (each imports only those listed before it):
 - ``data``, ``download``: the bundled MNIST subset, toy manifolds, full data sets for users online
 - ``likelihood``, ``dimensionality``: the mathematics of notebooks 01 and 02
 - ``manifold``, ``models``: manifold learning helpers; encoders, decoders, AE and VAE
-- ``training``, ``evaluation``: fitting with a cache of trained models; measuring them
+- ``training``, ``evaluation``, ``zoo``: fitting with a cache of trained models; measuring
+  them; the AE/VAE pair that notebooks 05 and 06 share
 - ``plotting``, ``widgets``: the only modules that import matplotlib or ipywidgets
 
 Import what you need by name, for example ``from aelib import data, likelihood``.
