@@ -9,9 +9,9 @@ measures the test loss after each one.
 aelib then trains the same architecture with the same loss (``ModelConfig(kind="vae",
 hidden=(400,), latent_dim=20, likelihood="bernoulli")``), batch size, seed and thread count,
 measures the test loss after every epoch and stops as soon as it is at or below the
-reference's final test loss. It does so twice: with Adam at lr 3e-3 (a change of recipe, stated as such: the run
-the target applies to) and with the reference's own lr 1e-3 (like for like). Both losses are
-the negative ELBO per image (one z sample per image), averaged over the test split.
+reference's final test loss. It does so twice: with Adam at lr 3e-3, a change of recipe and
+the run the target applies to, and with the reference's own lr 1e-3, like for like. Both
+losses are the negative ELBO per image (one z sample per image), averaged over the test split.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_training.py
 """
