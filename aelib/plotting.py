@@ -38,8 +38,9 @@ from aelib._checks import check_array, check_float, check_int
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 __all__ = [
-    "PNG_SIGNATURE", "fig_to_png", "latent_grid", "panels", "plot_codes", "plot_curves",
-    "plot_gaussian_likelihood", "plot_histograms", "plot_image_grid", "plot_occupied_cells",
+    "PNG_SIGNATURE", "fig_to_png", "latent_grid", "panels", "panels_3d", "plot_codes",
+    "plot_curves", "plot_embedding", "plot_gaussian_likelihood", "plot_histograms",
+    "plot_image_grid", "plot_image_rows", "plot_occupied_cells", "plot_points_3d",
     "plot_regression_band", "show_images",
 ]
 
@@ -512,3 +513,111 @@ def plot_occupied_cells(points: np.ndarray, *, n_values: int = 10, title: str | 
     ax.set_title(title)
     return ax.figure
 
+
+# --------------------------------------------------------------------------- notebook 03
+
+def panels_3d(ncols: int = 1, *, title: str | None = None, width: float = 4.8,
+              height: float = 4.2) -> tuple[Figure, np.ndarray]:
+    """Like ``panels``, one row of ``ncols`` three-dimensional Axes (for ``plot_points_3d``)."""
+    ncols = check_int(ncols, "ncols", minimum=1)
+    width = check_float(width, "width", minimum=0.5)
+    height = check_float(height, "height", minimum=0.5)
+    fig, axes = _new_figure(1, ncols, width * ncols, height, layout="constrained",
+                            subplot_kw={"projection": "3d"})
+    if title is not None:
+        fig.suptitle(_check_text(title, "title"))
+    return fig, axes.ravel()
+
+
+def plot_points_3d(points: np.ndarray, values: np.ndarray, *, title: str, colour_label: str,
+                   lines: Mapping[str, np.ndarray] | None = None,
+                   ax: Axes | None = None) -> Figure:
+    """Points (n, 3) in 3-D, coloured by a continuous ``values`` (n,) with a colour bar.
+
+    ``lines``: optional legend label -> polyline (k, 3), drawn on top (e.g. a straight segment
+    and a path along the data). ``ax`` must be a 3-D Axes (``panels_3d``) when given.
+    """
+    _check_ax(ax)
+    points = check_array(points, "points", ndim=2)
+    values = check_array(values, "values", ndim=1)
+    if points.shape[1] != 3:
+        raise ValueError(f"points must have shape (n, 3), got {points.shape}")
+    if len(values) != len(points):
+        raise ValueError(f"values must have one entry per point ({len(points)}), "
+                         f"got {len(values)}")
+    _check_text(title, "title")
+    _check_text(colour_label, "colour_label")
+    if ax is None:
+        fig, axes = _new_figure(1, 1, 5.4, 4.6, layout="constrained",
+                                subplot_kw={"projection": "3d"})
+        ax = axes[0, 0]
+    elif ax.name != "3d":
+        raise ValueError("ax must be a 3-D Axes (see plotting.panels_3d)")
+    scatter = ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=values, cmap="viridis",
+                         s=5, alpha=0.8, linewidths=0)
+    styles = [("C3", "-"), ("k", "--"), ("C1", ":")]
+    for index, (label, line) in enumerate((lines or {}).items()):
+        line = check_array(line, f"lines[{label!r}]", ndim=2)
+        if line.shape[1] != 3:
+            raise ValueError(f"lines[{label!r}] must have shape (k, 3), got {line.shape}")
+        colour, style = styles[index % len(styles)]
+        ax.plot(line[:, 0], line[:, 1], line[:, 2], style, color=colour, linewidth=2.2,
+                marker="o", markersize=3, label=label)
+    if lines:
+        ax.legend(fontsize="small", loc="upper left")
+    ax.figure.colorbar(scatter, ax=ax, shrink=0.6, pad=0.08).set_label(colour_label)
+    ax.set(title=title, xlabel="x", ylabel="y", zlabel="z")
+    return ax.figure
+
+
+def plot_embedding(codes: np.ndarray, values: np.ndarray, *, title: str, colour_label: str,
+                   xlabel: str = "dimension 1", ylabel: str = "dimension 2",
+                   colourbar: bool = True, ax: Axes | None = None) -> Figure:
+    """A 2-D embedding or code (n, 2), each point coloured by a continuous ``values`` (n,)
+    (a true coordinate or factor), with a colour bar unless ``colourbar=False``."""
+    _check_ax(ax)
+    codes = check_array(codes, "codes", ndim=2)
+    values = check_array(values, "values", ndim=1)
+    if codes.shape[1] != 2:
+        raise ValueError(f"codes must have shape (n, 2), got {codes.shape}")
+    if len(values) != len(codes):
+        raise ValueError(f"values must have one entry per code ({len(codes)}), "
+                         f"got {len(values)}")
+    _check_labels(title, xlabel, ylabel)
+    _check_text(colour_label, "colour_label")
+    ax = _axes(ax, 4.6, 3.8)
+    scatter = ax.scatter(codes[:, 0], codes[:, 1], c=values, cmap="viridis", s=5, alpha=0.85,
+                         linewidths=0)
+    if colourbar:
+        ax.figure.colorbar(scatter, ax=ax).set_label(colour_label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return ax.figure
+
+
+def plot_image_rows(rows: Mapping[str, np.ndarray], *, title: str, cmap: str = "gray",
+                    vmin: float | None = None, vmax: float | None = None) -> Figure:
+    """One row of images per entry of ``rows`` (label -> images (k, h, w), or (k, h*w) with
+    h*w a square number), the label written left of its row; all rows share one grey scale
+    (0..1 for floats within [0, 1]) and have the same number of images."""
+    if not isinstance(rows, Mapping) or not rows:
+        raise ValueError("rows must be a non-empty dict of label -> images")
+    _check_text(title, "title")
+    stacks = {_check_text(label, "row label"): _as_image_stack(images, f"rows[{label!r}]")
+              for label, images in rows.items()}
+    lengths = {len(s) for s in stacks.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"every row must hold the same number of images, got {sorted(lengths)}")
+    ncols = lengths.pop()
+    low, high = _value_range(np.concatenate([s.reshape(len(s), -1) for s in stacks.values()]),
+                             vmin, vmax)
+    fig, axes = _new_figure(len(stacks), ncols, 1.0 * ncols + 1.6, 1.05 * len(stacks) + 0.5,
+                            layout="constrained")
+    for row, (label, images) in enumerate(stacks.items()):
+        for col in range(ncols):
+            ax = axes[row, col]
+            ax.imshow(images[col], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize="small")
+    fig.suptitle(title)
+    return fig

@@ -208,3 +208,56 @@ def test_plot_occupied_cells_in_one_and_two_dimensions():
         plotting.plot_occupied_cells(np.ones((3, 3), dtype=int))
     with pytest.raises(ValueError, match="points"):
         plotting.plot_occupied_cells(np.array([[11]]))
+
+
+def test_plot_points_3d_colours_points_and_draws_lines():
+    rng = np.random.default_rng(0)
+    points, values = rng.random((40, 3)), np.linspace(0, 1, 40)
+    fig = plotting.plot_points_3d(points, values, title="Roll", colour_label="t",
+                                  lines={"straight": points[:2], "path": points[:5]})
+    ax = fig.axes[0]
+    assert ax.name == "3d" and ax.get_title() == "Roll" and ax.get_zlabel() == "z"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["straight", "path"]
+    assert fig.axes[1].get_ylabel() == "t"   # the colour bar
+    plt.close(fig)
+    fig, axes = plotting.panels_3d(2, title="Two")
+    assert axes.shape == (2,) and fig.get_suptitle() == "Two"
+    plotting.plot_points_3d(points, values, title="A", colour_label="t", ax=axes[1])
+    assert axes[1].get_title() == "A"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="points must have shape"):
+        plotting.plot_points_3d(points[:, :2], values, title="t", colour_label="c")
+    with pytest.raises(ValueError, match="values must have one entry per point"):
+        plotting.plot_points_3d(points, values[:3], title="t", colour_label="c")
+    fig, axes = plotting.panels(1)
+    with pytest.raises(ValueError, match="3-D Axes"):
+        plotting.plot_points_3d(points, values, title="t", colour_label="c", ax=axes[0])
+    plt.close(fig)
+
+
+def test_plot_embedding_has_a_colour_bar_unless_asked_not_to():
+    codes, values = np.random.default_rng(1).random((30, 2)), np.arange(30.0)
+    fig = plotting.plot_embedding(codes, values, title="Map", colour_label="x")
+    _labelled(fig.axes[0], "Map", "dimension 1", "dimension 2")
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "x"
+    plt.close(fig)
+    fig = plotting.plot_embedding(codes, values, title="Map", colour_label="x", colourbar=False)
+    assert len(fig.axes) == 1
+    plt.close(fig)
+    with pytest.raises(ValueError, match="codes must have shape"):
+        plotting.plot_embedding(np.zeros((3, 3)), np.zeros(3), title="t", colour_label="c")
+    with pytest.raises(ValueError, match="title must not be empty"):
+        plotting.plot_embedding(codes, values, title=" ", colour_label="c")
+
+
+def test_plot_image_rows_labels_each_row():
+    rows = {"pixels": np.zeros((4, 5, 5)), "latent": np.ones((4, 25))}
+    fig = plotting.plot_image_rows(rows, title="Paths")
+    assert fig.get_suptitle() == "Paths" and len(fig.axes) == 8
+    assert fig.axes[0].get_ylabel() == "pixels" and fig.axes[4].get_ylabel() == "latent"
+    assert fig.axes[0].images[0].get_clim() == (0.0, 1.0)
+    assert _decodes(plotting.fig_to_png(fig)).ndim == 3
+    with pytest.raises(ValueError, match="same number of images"):
+        plotting.plot_image_rows({"a": np.zeros((3, 4, 4)), "b": np.zeros((2, 4, 4))}, title="t")
+    with pytest.raises(ValueError, match="rows must be a non-empty dict"):
+        plotting.plot_image_rows({}, title="t")
