@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 # Pins every package; in particular torch==2.13.0, the CPU build (a looser spec pulls CUDA).
 CONSTRAINTS := requirements/constraints.txt
+# Browser assets (MathJax, reveal.js, require.js, jQuery), pinned in site/package-lock.json.
+NPM_STAMP := site/node_modules/.installed-stamp
 
 .DEFAULT_GOAL := help
 .PHONY: help env run run-fast test unit lint lab strip clean
@@ -22,13 +24,13 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 env: $(STAMP)  ## create .venv and install the pinned dependencies and aelib (editable)
 
-run: $(STAMP)  ## execute every notebook into build/notebooks and build/html (full mode)
-	$(BIN)/python scripts/run_notebooks.py
+run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides and index.html
+	$(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
 
-run-fast: $(STAMP)  ## the same in fast mode (smaller data, fewer epochs)
+run-fast: $(STAMP) $(NPM_STAMP)  ## the same in fast mode (smaller data, fewer epochs)
 	$(BIN)/python scripts/run_notebooks.py --fast
 
-test: $(STAMP)  ## the whole test suite (notebooks in fast mode) and the linter
+test: $(STAMP) $(NPM_STAMP)  ## the whole test suite (notebooks in fast mode) and the linter
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 
@@ -46,3 +48,20 @@ strip: $(STAMP)  ## remove outputs from the notebooks before a commit
 
 clean:  ## remove build/ (executed notebooks, HTML, cached models)
 	rm -rf build
+
+.PHONY: vendor slides site screenshots-site
+
+$(NPM_STAMP): site/package.json site/package-lock.json
+	cd site && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+vendor: $(NPM_STAMP)  ## install the pinned browser assets into site/node_modules
+
+slides: $(STAMP) $(NPM_STAMP)  ## reveal.js slides of every notebook into build/slides
+	$(BIN)/python scripts/build_site.py --slides-only $(NOTEBOOKS)
+
+site: $(STAMP) $(NPM_STAMP)  ## rebuild build/index.html, HTML and slides from executed notebooks
+	$(BIN)/python scripts/build_site.py $(NOTEBOOKS)
+
+screenshots-site: $(STAMP) $(NPM_STAMP)  ## docs/index.png and docs/slide.png from build/
+	$(BIN)/python scripts/build_site.py --screenshots docs $(NOTEBOOKS)

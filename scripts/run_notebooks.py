@@ -1,4 +1,4 @@
-"""Execute every notebook into build/: executed notebooks and their HTML.
+"""Execute every notebook into build/: executed notebooks, their HTML, slides and the index.
 
     python scripts/run_notebooks.py [--fast] [--out build] [NAME_PART ...]
 
@@ -10,18 +10,16 @@ status 1 and a message naming the notebook and the cell; its partly executed cop
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import build_site
 import nbformat
-from nbconvert import HTMLExporter
 from notebook_runner import ROOT, NotebookFailed, execute, notebooks
-from traitlets.config import Config
-
-from aelib.widgets import STATIC_DISPLAY_PRIORITY
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -49,9 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no notebook matches {args.names}", file=sys.stderr)
         return 2
     env = {"AELIB_FAST": "1" if args.fast else "0"}
-    # Static HTML cannot run widgets: show each widget's fallback figure instead.
-    exporter = HTMLExporter(template_name="lab", config=Config(
-        {"NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)}}))
+    # Static HTML cannot run widgets: the exporter shows each widget's fallback figure
+    # (aelib.widgets.STATIC_DISPLAY_PRIORITY) and loads MathJax and the rest from build/assets.
+    exporter = build_site.html_exporter()
+    timings_file = args.out / "timings.json"
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     total = time.perf_counter()
     for path in selected:
         try:
@@ -65,9 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         write_atomic(args.out / "notebooks" / path.name, nbformat.writes(result.notebook))
         html, _ = exporter.from_notebook_node(result.notebook)
         write_atomic(args.out / "html" / f"{path.stem}.html", html)
+        timings[path.name] = round(result.seconds, 1)
+        write_atomic(timings_file, json.dumps(timings, indent=1, sort_keys=True) + "\n")
         print(f"{path.name:<40} {result.seconds:7.1f} s", flush=True)
     print(f"{len(selected)} notebooks in {time.perf_counter() - total:.0f} s: executed copies "
           f"in {args.out / 'notebooks'}, HTML in {args.out / 'html'}")
+    build_site.build(args.out, names=args.names, slides_only=True)
+    print(f"slides in {args.out / 'slides'}, index page {args.out / 'index.html'}")
     return 0
 
 

@@ -1,0 +1,258 @@
+"""Build the offline site in build/: notebook HTML, reveal.js slides and an index page.
+
+    python scripts/build_site.py [--out build] [--slides-only] [NAME_PART ...]
+
+Reads the executed notebooks in ``<out>/notebooks`` (falls back to the unexecuted ones in
+notebooks/ when a notebook has not been run) and the run times that ``run_notebooks.py``
+records in ``<out>/timings.json``. Every script, style sheet and font the pages load is copied
+from ``site/node_modules`` (``make vendor``) into ``<out>/assets``, so the folder can be zipped
+and opened from file:// with no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter, SlidesExporter
+from traitlets.config import Config
+
+from aelib._files import atomic_write
+from aelib.widgets import STATIC_DISPLAY_PRIORITY
+
+ROOT = Path(__file__).resolve().parents[1]
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run"]
+NODE_MODULES = ROOT / "site" / "node_modules"
+COLLECTION_TITLE = "Autoencoders from the ground up — 오토인코더의 모든 것"
+# Relative to build/html and build/slides: both sit one level below build/.
+ASSETS = "../assets"
+MATHJAX_URL = f"{ASSETS}/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+# What the pages need from each npm package (paths inside the package).
+VENDORED = {
+    "mathjax": ["MathJax.js", "config", "extensions", "jax/element", "jax/input/TeX",
+                "jax/output/CommonHTML", "fonts/HTML-CSS/TeX/woff", "localization/en"],
+    "reveal.js": ["dist", "plugin/notes"],
+    "requirejs": ["require.js"],
+    "jquery": ["dist/jquery.min.js"],
+}
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+def vendor_assets(out: Path, node_modules: Path = NODE_MODULES) -> Path:
+    """Copy the browser assets from ``node_modules`` into ``out/assets``; return that folder."""
+    node_modules, target = Path(node_modules), Path(out) / "assets"
+    missing = [name for name in VENDORED if not (node_modules / name).is_dir()]
+    if missing:
+        raise ValueError(f"node_modules must hold {missing} ({node_modules}); run `make vendor`")
+    for package, parts in VENDORED.items():
+        for part in parts:
+            source, dest = node_modules / package / part, target / package / part
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, dest, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, dest)
+    return target
+
+
+# The static pages run no widgets and hold no mermaid diagrams, yet the templates would fetch
+# both renderers from a CDN; these inline, do-nothing modules stand in for them.
+NO_WIDGET_RENDERER = "data:text/javascript,"
+NO_MERMAID = "data:text/javascript,export default {initialize() {}};"
+
+
+def _local_urls(assets: str) -> dict[str, str]:
+    return {"mathjax_url": MATHJAX_URL.replace(ASSETS, assets),
+            "require_js_url": f"{assets}/requirejs/require.js",
+            "jquery_url": f"{assets}/jquery/dist/jquery.min.js",
+            "widget_renderer_url": NO_WIDGET_RENDERER}
+
+
+def _offline(exporter: HTMLExporter) -> HTMLExporter:
+    # Not configurable traits in nbconvert 7, so set on the instance.
+    exporter.mermaid_js_url = NO_MERMAID
+    exporter.mermaid_layout_elk_js_url = ""
+    return exporter
+
+
+def html_exporter(assets: str = ASSETS) -> HTMLExporter:
+    """The lab-template HTML exporter with every asset URL pointing at ``assets``.
+
+    Widgets show their static fallback figure (``STATIC_DISPLAY_PRIORITY``).
+    """
+    return _offline(HTMLExporter(template_name="lab", config=Config({
+        "NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)},
+        "HTMLExporter": _local_urls(assets)})))
+
+
+def slides_exporter(assets: str = ASSETS) -> SlidesExporter:
+    """The reveal.js exporter using the local reveal.js, MathJax, require.js and jQuery."""
+    return _offline(SlidesExporter(config=Config({
+        "NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)},
+        "SlidesExporter": {**_local_urls(assets), "reveal_url_prefix": f"{assets}/reveal.js",
+                           # "white" imports only local fonts; "simple" fetches Google fonts.
+                           "reveal_theme": "white", "reveal_scroll": True}})))
+
+
+def notebook_summary(nb: nbformat.NotebookNode) -> tuple[str, list[str]]:
+    """The title (first ``#`` heading) and learning goals (the numbered list) of the first cell.
+
+    Raises ValueError when the first cell is not markdown or has no ``#`` heading.
+    """
+    if not nb.cells or nb.cells[0].cell_type != "markdown":
+        raise ValueError("nb must start with a markdown cell holding its title and goals")
+    lines = nb.cells[0].source.splitlines()
+    title = next((ln[2:].strip() for ln in lines if ln.startswith("# ")), None)
+    if title is None:
+        raise ValueError("nb's first cell must contain a '# ' title line")
+    goals: list[str] = []
+    for line in lines:
+        item = re.match(r"^\d+\.\s+(.*)", line)
+        if item:
+            goals.append(item.group(1).strip())
+        elif goals and line.startswith("   ") and line.strip():
+            goals[-1] += " " + line.strip()
+        elif goals and not line.strip():
+            break
+    plain = [re.sub(r"\*+|`", "", goal) for goal in goals]
+    return title, plain
+
+
+def index_html(title: str, cards: Iterable[dict]) -> str:
+    """The index page: ``cards`` hold name, title, goals, seconds (or None), html, slides."""
+    parts = []
+    for card in cards:
+        seconds = card.get("seconds")
+        time_text = f"run time {seconds:.1f} s" if seconds is not None else "not run yet"
+        goals = "".join(f"<li>{html.escape(goal)}</li>" for goal in card["goals"])
+        notebook_link = (f'<a href="{html.escape(card["html"])}">read the notebook</a>'
+                         if card.get("html") else "<span>HTML not built</span>")
+        parts.append(
+            f'<article class="card" id="{html.escape(card["name"])}">'
+            f'<h2>{html.escape(card["title"])}</h2>'
+            f'<p class="meta">{html.escape(time_text)}</p><ol>{goals}</ol>'
+            f'<p class="links">{notebook_link} · '
+            f'<a href="{html.escape(card["slides"])}">slides</a></p></article>')
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 64rem;
+       padding: 0 1rem; color: #222; background: #fafafa; }}
+h1 {{ font-size: 1.8rem; }}
+.cards {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(28rem, 1fr));
+          gap: 1rem; }}
+.card {{ background: white; border: 1px solid #ddd; border-radius: 8px; padding: 0 1rem; }}
+.card h2 {{ font-size: 1.15rem; }}
+.meta {{ color: #666; font-size: 0.9rem; }}
+.card li {{ margin-bottom: 0.3rem; font-size: 0.95rem; }}
+.links a {{ font-weight: 600; }}
+</style></head>
+<body><h1>{html.escape(title)}</h1>
+<p>Every notebook executed, with its figures, and its slides (arrow keys to move; press
+<kbd>S</kbd> for speaker notes). Everything here works offline.</p>
+<main class="cards">{"".join(parts)}</main></body></html>
+"""
+
+
+def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False) -> list[dict]:
+    """Vendor the assets and write slides, notebook HTML (unless ``slides_only``) and index.
+
+    ``names``: rebuild only the notebooks whose file name contains one of them (all when
+    empty); the index always lists every notebook, with what has been built of each.
+    """
+    out, names = Path(out), list(names)
+    vendor_assets(out)
+    timings_file = out / "timings.json"
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    slides, pages = slides_exporter(), html_exporter()
+    cards = []
+    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        selected = not names or any(name in source.name for name in names)
+        executed = out / "notebooks" / source.name
+        nb = nbformat.read(executed if executed.exists() else source, as_version=4)
+        deck_path = out / "slides" / f"{source.stem}.slides.html"
+        if selected or not deck_path.exists():
+            write_text(deck_path, slides.from_notebook_node(nb)[0])
+        page = out / "html" / f"{source.stem}.html"
+        if selected and executed.exists() and not slides_only:
+            write_text(page, pages.from_notebook_node(nb)[0])
+        title, goals = notebook_summary(nb)
+        cards.append({"name": source.stem, "title": title, "goals": goals,
+                      "seconds": timings.get(source.name),
+                      "html": f"html/{page.name}" if page.exists() else None,
+                      "slides": f"slides/{source.stem}.slides.html"})
+    write_text(out / "index.html", index_html(COLLECTION_TITLE, cards))
+    return cards
+
+
+def take_screenshots(out: Path, docs: Path, deck: str) -> list[Path]:
+    """Photograph ``out/index.html`` and the second slide of ``deck`` into ``docs`` (PNG).
+
+    Uses Debian's chromium through Playwright, offline (every non-file request is aborted).
+    """
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise ValueError("chromium must be installed (apt-get install chromium) for screenshots")
+    docs.mkdir(parents=True, exist_ok=True)
+    shots = [(out / "index.html", docs / "index.png", False),
+             (out / "slides" / f"{deck}.slides.html", docs / "slide.png", True)]
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            "file:") else route.abort())
+        for source, target, is_deck in shots:
+            page.goto(source.resolve().as_uri(), wait_until="load")
+            if is_deck:
+                page.wait_for_selector(".reveal.ready", state="attached")
+                page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(1500)   # let MathJax typeset
+            page.screenshot(path=str(target))
+        browser.close()
+    return [target for _, target, _ in shots]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder")
+    parser.add_argument("--slides-only", action="store_true",
+                        help="write slides and the index, not the notebook HTML")
+    parser.add_argument("--screenshots", type=Path, metavar="DOCS",
+                        help="only photograph the built index and a slide into DOCS")
+    parser.add_argument("names", nargs="*", help="only notebooks whose name contains one")
+    args = parser.parse_args(argv)
+    if args.screenshots:
+        decks = sorted((args.out / "slides").glob("*.slides.html"))
+        if not decks:
+            print(f"no slides in {args.out / 'slides'}: run `make run` first", file=sys.stderr)
+            return 2
+        wanted = [d for d in decks if any(n in d.name for n in args.names)] or decks
+        deck = wanted[min(1, len(wanted) - 1)].name.removesuffix(".slides.html")
+        for path in take_screenshots(args.out, args.screenshots, deck):
+            print(f"wrote {path}")
+        return 0
+    cards = build(args.out, names=args.names, slides_only=args.slides_only)
+    print(f"{len(cards)} slide decks in {args.out / 'slides'}; index {args.out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The offline site: a small build (notebook 01 in fast mode) checked as files and in chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import build_site
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebook_runner import NOTEBOOK_DIR, execute
+
+SITE_NOTEBOOK = "01_likelihood_to_loss"
+# Any way a page could load something from another machine: tags, module and dynamic imports.
+REMOTE_LOAD = re.compile(
+    r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*[\"']\s*(?:https?:)?//"
+    r"|import\s*\(?\s*[\"']\s*(?:https?:)?//|Src\s*=\s*[\"']\s*(?:https?:)?//", re.IGNORECASE)
+RAW_TEX = re.compile(r"\$[^$\n]{1,200}\$")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """build/ for one notebook: executed copy, run time, HTML, slides, index and assets."""
+    if not (build_site.NODE_MODULES / "reveal.js").is_dir():
+        pytest.fail("site/node_modules is missing: run `make vendor` (npm ci in site/)")
+    out = tmp_path_factory.mktemp("site")
+    result = execute(NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb", env={"AELIB_FAST": "1"})
+    (out / "notebooks").mkdir()
+    nbformat.write(result.notebook, out / "notebooks" / f"{SITE_NOTEBOOK}.ipynb")
+    (out / "timings.json").write_text(json.dumps({f"{SITE_NOTEBOOK}.ipynb": result.seconds}))
+    build_site.build(out, names=[SITE_NOTEBOOK])
+    return out
+
+
+def _pages(site: Path) -> list[Path]:
+    return [site / "index.html", site / "html" / f"{SITE_NOTEBOOK}.html",
+            site / "slides" / f"{SITE_NOTEBOOK}.slides.html"]
+
+
+@pytest.mark.notebook
+def test_pages_load_nothing_from_the_network(site: Path):
+    for page in _pages(site):
+        remote = REMOTE_LOAD.findall(page.read_text(encoding="utf-8"))
+        assert not remote, f"{page.name} loads from the network: {remote}"
+    for sheet in (site / "assets").rglob("*.css"):
+        if sheet.name in ("reveal.css", "white.css", "source-sans-pro.css"):
+            remote = re.findall(r"@import\s+url\(\s*[\"']?https?:", sheet.read_text())
+            assert not remote, f"{sheet} imports from the network"
+    html = _pages(site)[1].read_text(encoding="utf-8")
+    assert 'src="../assets/mathjax/MathJax.js' in html
+
+
+@pytest.mark.notebook
+def test_every_local_asset_the_pages_name_exists(site: Path):
+    for page in _pages(site):
+        text = page.read_text(encoding="utf-8")
+        for ref in re.findall(r"(?:src|href)=\"([^\"#?]+)", text):
+            if ref.startswith(("data:", "http:", "https:", "mailto:")):
+                continue
+            assert (page.parent / ref).exists(), f"{page.name} names a missing file {ref}"
+
+
+@pytest.mark.notebook
+def test_index_has_a_card_with_goals_time_and_links(site: Path):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert build_site.COLLECTION_TITLE in index
+    assert index.count('class="card"') == len(list(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")))
+    assert index.count("not run yet") == index.count('class="card"') - 1
+    assert "From likelihood to loss" in index
+    assert re.search(r"run time \d+\.\d s", index)
+    assert f'href="html/{SITE_NOTEBOOK}.html"' in index
+    assert f'href="slides/{SITE_NOTEBOOK}.slides.html"' in index
+    assert index.count("<li>") >= 3
+
+
+def test_notebook_summary_reads_title_and_goals():
+    nb = new_notebook(cells=[new_markdown_cell(
+        "# 07 · A title\n\nIntro.\n\n**Goals**\n\n1. first goal, which\n   wraps;\n"
+        "2. *second* goal.\n\n**Run time:** short.")])
+    title, goals = build_site.notebook_summary(nb)
+    assert title == "07 · A title"
+    assert goals == ["first goal, which wraps;", "second goal."]
+
+
+def test_notebook_summary_rejects_a_notebook_without_title():
+    with pytest.raises(ValueError, match="nb"):
+        build_site.notebook_summary(new_notebook(cells=[new_code_cell("x = 1")]))
+    with pytest.raises(ValueError, match="title"):
+        build_site.notebook_summary(new_notebook(cells=[new_markdown_cell("no heading")]))
+
+
+def test_index_html_escapes_and_marks_unrun_notebooks():
+    page = build_site.index_html("T & co", [{
+        "name": "x", "title": "<b>", "goals": ["a < b"], "seconds": None, "html": None,
+        "slides": "slides/x.slides.html"}])
+    assert "T &amp; co" in page and "&lt;b&gt;" in page and "a &lt; b" in page
+    assert "not run yet" in page and "HTML not built" in page
+
+
+def test_vendor_assets_needs_node_modules(tmp_path: Path):
+    with pytest.raises(ValueError, match="make vendor"):
+        build_site.vendor_assets(tmp_path / "out", node_modules=tmp_path / "empty")
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        message = "chromium is not installed: `sudo apt-get install chromium` to run this test"
+        if os.environ.get("AELIB_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as play:
+        handle = play.chromium.launch(executable_path=chromium, args=build_site.BROWSER_ARGS)
+        yield handle
+        handle.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page whose requests beyond file:// and loopback are aborted and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.blocked = []
+
+    def guard(route):
+        url = urlparse(route.request.url)
+        if url.scheme in ("file", "data") or url.hostname in ("127.0.0.1", "localhost", "::1"):
+            route.continue_()
+        else:
+            page.blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    yield page
+    context.close()
+
+
+def _typeset(page) -> None:
+    page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.isReady", timeout=30_000)
+    page.evaluate("new Promise(done => MathJax.Hub.Queue(() => done(true)))")
+
+
+# reveal.js is loaded as an AMD module (no global), so read the position from the DOM.
+CURRENT_SLIDE = ("[...document.querySelectorAll('.reveal .slides > section')]"
+                 ".findIndex(s => s.classList.contains('present'))")
+
+
+def _current_slide(page) -> int:
+    return page.evaluate(CURRENT_SLIDE)
+
+
+@pytest.mark.browser
+@pytest.mark.notebook
+def test_index_opens_offline(site: Path, offline_page):
+    offline_page.goto((site / "index.html").as_uri(), wait_until="load")
+    assert offline_page.locator(".card").count() == 1
+    assert offline_page.blocked == []
+
+
+@pytest.mark.browser
+@pytest.mark.notebook
+def test_notebook_html_typesets_equations_and_shows_images(site: Path, offline_page):
+    page = offline_page
+    page.goto((site / "html" / f"{SITE_NOTEBOOK}.html").as_uri(), wait_until="load")
+    _typeset(page)
+    assert page.locator(".MathJax_CHTML").count() > 0
+    for text in page.locator(".jp-RenderedMarkdown").all_inner_texts():
+        assert not RAW_TEX.search(text), f"raw TeX left in the page: {RAW_TEX.search(text)[0]}"
+    images = page.locator(".jp-OutputArea-output img")
+    assert images.count() >= 3
+    widths = images.evaluate_all("imgs => imgs.map(img => img.complete && img.naturalWidth)")
+    assert all(width and width > 0 for width in widths)
+    assert page.blocked == []
+
+
+@pytest.mark.browser
+@pytest.mark.notebook
+def test_slides_typeset_and_advance_on_the_right_arrow(site: Path, offline_page):
+    page = offline_page
+    page.goto((site / "slides" / f"{SITE_NOTEBOOK}.slides.html").as_uri(), wait_until="load")
+    page.wait_for_selector(".reveal.ready", state="attached", timeout=30_000)
+    _typeset(page)
+    assert page.locator(".reveal .slides > section").count() > 5
+    assert _current_slide(page) == 0
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"({CURRENT_SLIDE}) === 1", timeout=5_000)
+    assert page.locator(".reveal .slides .MathJax_CHTML").count() > 0
+    assert page.blocked == []
