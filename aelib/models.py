@@ -416,3 +416,69 @@ def build_model(config: ModelConfig, *, seed: int | None = None) -> Autoencoder 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return cls(config)
+
+
+# --------------------------------------------------------------------------- gradient estimators
+
+
+def _gradient_draws(f: Any, mu: Any, sigma: Any, n_samples: Any, n_repeats: Any,
+                    generator: torch.Generator | None) -> tuple[float, float, torch.Tensor]:
+    """Check the arguments shared by the two estimators; return (mu, sigma, eps) with eps of
+    shape (n_repeats, n_samples), float64."""
+    if not callable(f):
+        raise TypeError(f"f must be a callable mapping a tensor to a tensor of the same shape, "
+                        f"got {type(f).__name__}")
+    mu = check_float(mu, "mu")
+    sigma = check_float(sigma, "sigma", minimum=0.0, open_low=True)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    n_repeats = check_int(n_repeats, "n_repeats", minimum=1)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, "
+                        f"got {type(generator).__name__}")
+    eps = torch.randn((n_repeats, n_samples), generator=generator, dtype=torch.float64)
+    return mu, sigma, eps
+
+
+def _apply(f: Any, z: torch.Tensor) -> torch.Tensor:
+    values = f(z)
+    if not isinstance(values, torch.Tensor) or values.shape != z.shape:
+        raise ValueError(f"f must return a tensor of the shape of its input {tuple(z.shape)}, "
+                         f"got {getattr(values, 'shape', type(values).__name__)}")
+    return values
+
+
+def pathwise_gradient(f: Any, mu: float, sigma: float, *, n_samples: int, n_repeats: int = 1,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """Pathwise (reparameterised) estimates of d/dmu E[f(z)], z ~ N(mu, sigma^2); shape
+    (n_repeats,).
+
+    Each of the ``n_repeats`` independent estimates writes z = mu + sigma * eps for
+    ``n_samples`` draws eps ~ N(0, 1) and averages d f(z) / d mu, found by autograd: it needs
+    the derivative of ``f``. ``f`` maps a float64 tensor to one of the same shape, element by
+    element, with torch operations. The noise is the (n_repeats, n_samples) tensor
+    ``torch.randn(..., generator=generator, dtype=torch.float64)``, drawn exactly as
+    ``score_function_gradient`` draws it, so one seed gives both estimators the same noise.
+    """
+    mu, sigma, eps = _gradient_draws(f, mu, sigma, n_samples, n_repeats, generator)
+    mu_t = torch.full((eps.shape[0], 1), mu, dtype=torch.float64, requires_grad=True)
+    with torch.enable_grad():
+        values = _apply(f, mu_t + sigma * eps)
+        (grad,) = torch.autograd.grad(values.mean(dim=1).sum(), mu_t)
+    return grad[:, 0].detach()
+
+
+def score_function_gradient(f: Any, mu: float, sigma: float, *, n_samples: int,
+                            n_repeats: int = 1,
+                            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Score-function (REINFORCE) estimates of d/dmu E[f(z)], z ~ N(mu, sigma^2); shape
+    (n_repeats,).
+
+    Each estimate averages f(z) * d log N(z; mu, sigma^2) / d mu = f(z) * (z - mu) / sigma^2
+    over ``n_samples`` draws z: it needs only values of ``f``, never its derivative. Same
+    arguments and the same noise as ``pathwise_gradient``.
+    """
+    mu, sigma, eps = _gradient_draws(f, mu, sigma, n_samples, n_repeats, generator)
+    z = mu + sigma * eps
+    with torch.no_grad():
+        values = _apply(f, z)
+    return (values * (z - mu) / sigma**2).mean(dim=1)
