@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -252,6 +254,10 @@ def save_checkpoint(path: str | Path, model: LatentModel, history: History | Non
     model = _check_model(model)
     if history is not None and not isinstance(history, History):
         raise TypeError(f"history must be a History or None, got {type(history).__name__}")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping or None, got {type(metadata).__name__}")
+    for key, value in (metadata or {}).items():
+        _check_plain(value, f"metadata[{key!r}]")
     path = Path(path)
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -266,12 +272,42 @@ def save_checkpoint(path: str | Path, model: LatentModel, history: History | Non
     return path
 
 
+def _check_plain(value: Any, name: str) -> None:
+    """Refuse anything ``torch.load(weights_only=True)`` could not read back: only None,
+    bool, int, float, str, and lists, tuples and str-keyed dicts of those."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{name}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{name} must have string keys, got {key!r}")
+            _check_plain(item, f"{name}[{key!r}]")
+        return
+    raise TypeError(f"{name} must be a plain value (None, bool, int, float, str, or a list or "
+                    f"dict of those), got {type(value).__name__}")
+
+
 def _read_checkpoint(path: Path) -> dict[str, Any]:
     """The checkpoint's payload, with its format checked; CheckpointError otherwise."""
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "weights only load failed" not in str(err).lower():
+            raise CheckpointError(f"{path} is not a readable checkpoint (damaged or not "
+                                  f"written by torch.save): UnpicklingError: {err}") from err
+        # Name the offending global only: torch's advice would be to trust the file.
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        detail = f" It refers to {found.group(1)}." if found else ""
+        raise CheckpointError(f"{path} is not a readable checkpoint: it holds pickled Python "
+                              "objects besides tensors and plain values, and loading those "
+                              "could run arbitrary code, so aelib refuses them "
+                              f"(weights_only=True).{detail}") from err
     except Exception as err:  # torch raises many types for a damaged or foreign file
         raise CheckpointError(f"{path} is not a readable checkpoint (damaged or not written by "
                               f"torch.save): {type(err).__name__}: {err}") from err

@@ -1,22 +1,36 @@
 """Execute notebooks in a fresh kernel and report failures by notebook and cell.
 
-Used by ``run_notebooks.py`` (``make run``) and by the test suite, so both run notebooks the
-same way: working directory ``notebooks/``, the environment given, one kernel per run.
+Used by ``run_notebooks.py`` (``make run``), by ``benchmarks/bench_memory.py`` and by the test
+suite, so all of them run notebooks the same way: working directory ``notebooks/``, the
+environment given, one kernel per call.
+
+Beyond a plain top-to-bottom run, ``execute`` can
+
+- inject parameters: a code cell such as ``SEED = 1`` is inserted right after the cell tagged
+  ``parameters`` (papermill's convention; the new cell is tagged ``injected-parameters``);
+- run every cell ``passes`` times in the same kernel ("Run All" twice); the outputs of the
+  first pass are kept in ``Result.first_pass``;
+- measure the peak resident memory of the kernel and of every process it starts.
 """
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
+INJECTED_TAG = "injected-parameters"
 
 
 def notebooks() -> list[Path]:
@@ -25,53 +39,229 @@ def notebooks() -> list[Path]:
 
 
 class NotebookFailed(RuntimeError):
-    """A cell raised; the message names the notebook, the cell and the error."""
+    """A cell raised or timed out, or the kernel died; the message names the notebook, the
+    cell (numbered as in the notebook file), the pass and the error."""
 
-    def __init__(self, path: Path, cell_index: int | None, detail: str,
-                 notebook: nbformat.NotebookNode):
+    def __init__(self, path: Path, cell_index: int | str | None, detail: str,
+                 notebook: nbformat.NotebookNode, *, run_pass: int = 1):
         where = f"cell {cell_index}" if cell_index is not None else "an unknown cell"
-        super().__init__(f"{path.name} failed in {where}: {detail}")
+        again = f" on pass {run_pass} (Run All again in the same kernel)" if run_pass > 1 else ""
+        super().__init__(f"{path.name} failed in {where}{again}: {detail}")
         self.path, self.cell_index, self.notebook = path, cell_index, notebook
+        self.run_pass = run_pass
 
 
 @dataclass
 class Result:
+    """One execution of a notebook.
+
+    ``notebook``: the executed notebook as it stands after the last pass. ``first_pass``: a
+    copy of it taken after the first pass (the same object when ``passes == 1``).
+    ``seconds``: wall time of all passes. ``pass_seconds``: of each pass.
+    ``peak_rss``: bytes, the kernel process tree's peak resident memory when measured.
+    """
+
     path: Path
     notebook: nbformat.NotebookNode
     seconds: float
+    first_pass: nbformat.NotebookNode | None = None
+    pass_seconds: list[float] = field(default_factory=list)
+    peak_rss: int | None = None
+
+
+def parameter_source(parameters: Mapping[str, Any]) -> str:
+    """``{"SEED": 1, "DATASET": "digits"}`` -> ``SEED = 1\\nDATASET = 'digits'``."""
+    lines = []
+    for name, value in parameters.items():
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"parameter names must be Python identifiers, got {name!r}")
+        lines.append(f"{name} = {value!r}")
+    return "\n".join(lines)
+
+
+def parameters_cell_index(nb: nbformat.NotebookNode) -> int:
+    """Index of the single code cell tagged ``parameters``; ValueError if there is none."""
+    tagged = [i for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"expected exactly one code cell tagged 'parameters', found {len(tagged)}")
+    return tagged[0]
+
+
+def parameter_names(path: Path) -> set[str]:
+    """The names assigned at the top level of the ``parameters`` cell of ``path``."""
+    import ast
+
+    nb = nbformat.read(path, as_version=4)
+    tree = ast.parse(nb.cells[parameters_cell_index(nb)].source)
+    return {target.id for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def inject_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any] | str) -> int:
+    """Insert a code cell setting ``parameters`` right after the ``parameters`` cell, in
+    place; return its index."""
+    source = parameters if isinstance(parameters, str) else parameter_source(parameters)
+    index = parameters_cell_index(nb) + 1
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    nb.cells.insert(index, cell)
+    return index
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _hwm_bytes(pid: int) -> int:
+    """The peak resident set size (VmHWM) of one process, from /proc; 0 where unavailable."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class MemorySampler:
+    """Samples the resident memory of a process and of all its descendants in a thread.
+
+    ``peak`` is the largest sum seen, and at least the process's own VmHWM (its exact peak,
+    read when sampling stops), so a short spike of the kernel itself is never missed.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _tree_rss(self) -> int:
+        psutil = self._psutil
+        try:
+            root = psutil.Process(self.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for process in processes:
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._tree_rss())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> int:
+        """Stop sampling (the process must still be alive for its VmHWM); return ``peak``."""
+        if self._thread.is_alive():
+            self.peak = max(self.peak, self._tree_rss(), _hwm_bytes(self.pid))
+            self._stop.set()
+            self._thread.join()
+        return self.peak
+
+
+def _kernel_pid(client: NotebookClient) -> int | None:
+    provisioner = getattr(client.km, "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    if pid is None:
+        process = getattr(provisioner, "process", None)
+        pid = getattr(process, "pid", None)
+    return pid
+
+
+# --------------------------------------------------------------------------- execution
 
 
 def _failing_cell(nb: nbformat.NotebookNode) -> tuple[int | None, str]:
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                first_line = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
-                return index, (f"{output.get('ename')}: {output.get('evalue')} "
-                               f"(cell starts: {first_line[:60]!r})")
+                return index, _describe(cell, f"{output.get('ename')}: {output.get('evalue')}")
     return None, "no error output was recorded"
 
 
+def _describe(cell: nbformat.NotebookNode, detail: str) -> str:
+    first_line = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+    return f"{detail} (cell starts: {first_line[:60]!r})"
+
+
+def _file_index(index: int, injected: int | None) -> int | str:
+    """A cell's index in the notebook file, given where the parameters were injected."""
+    if injected is None or index < injected:
+        return index
+    if index == injected:
+        return "injected parameters"
+    return index - 1
+
+
 def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int = 600,
-            ) -> Result:
-    """Run every cell of ``path`` top to bottom with ``env`` added to the environment."""
+            parameters: Mapping[str, Any] | str | None = None, passes: int = 1,
+            measure_memory: bool = False) -> Result:
+    """Run every cell of ``path`` top to bottom, ``passes`` times in one fresh kernel, with
+    ``env`` added to the kernel's environment and ``parameters`` injected after the cell
+    tagged ``parameters``. Raises ``NotebookFailed`` naming the cell and the pass."""
+    if passes < 1:
+        raise ValueError(f"passes must be >= 1, got {passes}")
     nb = nbformat.read(path, as_version=4)
+    injected = None if parameters is None else inject_parameters(nb, parameters)
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    saved = {key: os.environ.get(key) for key in (env or {})}
-    os.environ.update(env or {})
+    kernel_env = {**os.environ, **(env or {})}
+    result = Result(path, nb, 0.0)
     start = time.perf_counter()
+    run_pass, index = 1, None
+    sampler: MemorySampler | None = None
     try:
-        client.execute()
+        with client.setup_kernel(env=kernel_env):
+            pid = _kernel_pid(client)
+            if measure_memory and pid is not None:
+                sampler = MemorySampler(pid).__enter__()
+            info = client.wait_for_reply(client.kc.kernel_info())
+            if info is not None and "language_info" in info["content"]:
+                nb.metadata["language_info"] = info["content"]["language_info"]
+            for run_pass in range(1, passes + 1):
+                pass_start = time.perf_counter()
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index,
+                                        execution_count=client.code_cells_executed + 1)
+                index = None
+                result.pass_seconds.append(time.perf_counter() - pass_start)
+                if run_pass == 1:
+                    result.first_pass = copy.deepcopy(nb) if passes > 1 else nb
+            if sampler is not None:
+                result.peak_rss = sampler.stop()
+            client.set_widgets_metadata()
     except CellExecutionError as error:
-        index, detail = _failing_cell(nb)
-        raise NotebookFailed(path, index, detail or str(error), nb) from None
+        found, detail = _failing_cell(nb)
+        where = found if found is not None else index
+        raise NotebookFailed(path, None if where is None else _file_index(where, injected),
+                             detail if found is not None else str(error), nb,
+                             run_pass=run_pass) from None
+    except (CellTimeoutError, DeadKernelError) as error:
+        cell = None if index is None else nb.cells[index]
+        detail = f"{type(error).__name__}: {error}"
+        raise NotebookFailed(path, None if index is None else _file_index(index, injected),
+                             detail if cell is None else _describe(cell, detail), nb,
+                             run_pass=run_pass) from None
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return Result(path, nb, time.perf_counter() - start)
+        if sampler is not None:
+            sampler.stop()
+    result.seconds = time.perf_counter() - start
+    return result
 
 
 def strip_outputs(nb: nbformat.NotebookNode) -> bool:
