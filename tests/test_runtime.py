@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import nbformat
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from notebook_runner import NotebookFailed, execute, strip_outputs
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import aelib
 from aelib._files import atomic_write
@@ -39,9 +41,12 @@ def test_configure_threads_caps_the_thread_count():
     before = torch.get_num_threads()
     try:
         assert aelib.configure_threads(1) == 1 == torch.get_num_threads()
+        blas = [pool["num_threads"] for pool in threadpool_info()]
+        assert blas and set(blas) == {1}, f"BLAS/OpenMP pools still use {blas} threads"
         assert 1 <= aelib.configure_threads(64) <= 64
     finally:
         torch.set_num_threads(before)
+        threadpool_limits(os.cpu_count())
     with pytest.raises(ValueError, match="max_threads"):
         aelib.configure_threads(0)
 
