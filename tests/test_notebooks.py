@@ -123,6 +123,22 @@ def test_the_guard_refuses_create_connection_and_name_lookups(host):
         socket.getaddrinfo(host, 80)
 
 
+@pytest.mark.parametrize("args", [(REMOTE_V4,), (0, REMOTE_V4)], ids=["address", "flags"])
+def test_the_guard_refuses_udp_datagrams_to_remote_addresses(args):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, \
+            pytest.raises(netguard.NetworkAccessError, match="not allowed"):
+        sock.sendto(b"x", *args)
+
+
+def test_the_guard_lets_udp_datagrams_reach_loopback():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        sender.sendto(b"ping", receiver.getsockname())
+        assert receiver.recv(16) == b"ping"
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
 def test_the_guard_lets_loopback_through(host):
     if ":" in host and not _ipv6_loopback_works():
@@ -164,6 +180,8 @@ for label, attempt in [
     ("create_connection", lambda: socket.create_connection(("192.0.2.1", 80), timeout=0.5)),
     ("ipv6", lambda: socket.socket(socket.AF_INET6).connect(("2001:db8::1", 80, 0, 0))),
     ("lookup", lambda: socket.getaddrinfo("example.org", 443)),
+    ("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
+        b"x", ("192.0.2.1", 53))),
 ]:
     try:
         attempt()
@@ -182,7 +200,7 @@ def test_kernels_started_by_the_tests_cannot_reach_the_network(tmp_path):
     lines = result.notebook.cells[0].outputs[0]["text"].split("\n")
     assert [ln for ln in lines if ln] == [f"{label} NetworkAccessError" for label in
                                           ("connect", "connect_ex", "create_connection",
-                                           "ipv6", "lookup")]
+                                           "ipv6", "lookup", "udp")]
 
 
 # --------------------------------------------------------------------------- executions

@@ -41,6 +41,7 @@ def install() -> None:
     if getattr(socket.socket.connect, "_aelib_guard", False):
         return
     original_connect, original_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    original_sendto = socket.socket.sendto
     original_getaddrinfo = socket.getaddrinfo
 
     def connect(self, address):
@@ -53,6 +54,12 @@ def install() -> None:
             _check(address)
         return original_connect_ex(self, address)
 
+    def sendto(self, data, *args):
+        # sendto(data, address) or sendto(data, flags, address): UDP needs no connect.
+        if args and self.family in (socket.AF_INET, socket.AF_INET6):
+            _check(args[-1])
+        return original_sendto(self, data, *args)
+
     def getaddrinfo(host, *args, **kwargs):
         if host is not None and not _is_local(host):
             raise NetworkAccessError(f"name lookup of {host!r} is not allowed here: "
@@ -61,6 +68,7 @@ def install() -> None:
 
     connect._aelib_guard = True
     socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+    socket.socket.sendto = sendto
     socket.getaddrinfo = getaddrinfo
 
 
