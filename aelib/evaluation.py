@@ -206,3 +206,43 @@ def trustworthiness(X: Any, embedding: Any, *, n_neighbors: int = 5) -> float:
         raise ValueError(f"n_neighbors must be below n / 2 = {len(X) / 2} for {len(X)} points, "
                          f"got {n_neighbors}")
     return float(sklearn_trustworthiness(X, embedding, n_neighbors=n_neighbors))
+
+
+# --------------------------------------------------------------------------- linear baseline
+
+
+def pca_reconstruct(train_x: Any, x: Any, n_components: int) -> np.ndarray:
+    """The best linear reconstruction of each image of ``x`` from ``n_components`` numbers.
+
+    The principal directions are those of ``train_x`` (n, D); each row of ``x`` (m, D) is
+    centred on the training mean, projected onto the top ``n_components`` directions and
+    mapped back: an array (m, D) of float64. ``n_components = 0`` gives the training mean for
+    every image. Tensors or arrays. This is the optimum of a linear autoencoder trained with
+    squared error, the baseline a nonlinear autoencoder of the same code size must beat.
+    """
+    train_x = _as_array(train_x, "train_x", 2).astype(np.float64)
+    x = _as_array(x, "x", 2).astype(np.float64)
+    if train_x.shape[1] != x.shape[1]:
+        raise ValueError(f"x must have {train_x.shape[1]} columns like train_x, "
+                         f"got shape {x.shape}")
+    n_components = check_int(n_components, "n_components", minimum=0,
+                             maximum=train_x.shape[1])
+    mean = train_x.mean(axis=0)
+    centred = x - mean
+    if n_components == 0:
+        return np.broadcast_to(mean, x.shape).copy()
+    train_centred = train_x - mean
+    # Eigenvectors of the D x D scatter matrix, largest eigenvalue first: exact and cheap
+    # when D is a few hundred, whatever the number of images.
+    _, vectors = np.linalg.eigh(train_centred.T @ train_centred)
+    directions = vectors[:, ::-1][:, :n_components]                  # (D, k)
+    return mean + (centred @ directions) @ directions.T
+
+
+def pca_reconstruction_error(train_x: Any, x: Any, n_components: int) -> torch.Tensor:
+    """Mean squared error over pixels between each image of ``x`` (m, D) and its
+    ``pca_reconstruct`` from ``n_components`` numbers; a float64 tensor of shape (m,), the
+    linear counterpart of ``reconstruction_error``."""
+    rebuilt = pca_reconstruct(train_x, x, n_components)
+    x = _as_array(x, "x", 2).astype(np.float64)
+    return torch.from_numpy(((x - rebuilt) ** 2).mean(axis=1))

@@ -38,8 +38,9 @@ from aelib._checks import check_array, check_float, check_int
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 __all__ = [
-    "PNG_SIGNATURE", "fig_to_png", "latent_grid", "panels", "panels_3d", "plot_codes",
-    "plot_curves", "plot_embedding", "plot_gaussian_likelihood", "plot_histograms",
+    "PNG_SIGNATURE", "fig_to_png", "latent_grid", "panels", "panels_3d",
+    "plot_code_distance_map", "plot_codes", "plot_curves", "plot_embedding",
+    "plot_gaussian_likelihood", "plot_histograms",
     "plot_image_grid", "plot_image_rows", "plot_occupied_cells", "plot_points_3d",
     "plot_regression_band", "show_images",
 ]
@@ -621,3 +622,54 @@ def plot_image_rows(rows: Mapping[str, np.ndarray], *, title: str, cmap: str = "
         axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize="small")
     fig.suptitle(title)
     return fig
+
+
+# --------------------------------------------------------------------------- notebook 04
+
+def plot_code_distance_map(distances: np.ndarray, extent: tuple[float, float, float, float], *,
+                           title: str, colour_label: str, codes: np.ndarray | None = None,
+                           marks: Mapping[str, np.ndarray] | None = None,
+                           ax: Axes | None = None) -> Figure:
+    """A map of the latent plane: ``distances`` (rows, cols), one value per code of
+    ``latent_grid(extent, rows, cols)`` (top row = y_max), drawn as a heat map with a colour
+    bar, for example each grid code's distance to the nearest training code.
+
+    ``codes``: optional (n, 2) codes drawn on top as small dots (legend "training codes").
+    ``marks``: optional legend label -> (k, 2) codes drawn as large open markers, e.g. the
+    grid codes whose decoded images are shown next to the map.
+    """
+    _check_ax(ax)
+    distances = check_array(distances, "distances", ndim=2)
+    x_min, x_max, y_min, y_max = _check_extent(extent)
+    _check_text(title, "title")
+    _check_text(colour_label, "colour_label")
+    rows, cols = distances.shape
+    dx = (x_max - x_min) / (cols - 1) if cols > 1 else x_max - x_min
+    dy = (y_max - y_min) / (rows - 1) if rows > 1 else y_max - y_min
+    ax = _axes(ax, 5.6, 4.6)
+    image = ax.imshow(distances, cmap="magma", interpolation="nearest", aspect="auto",
+                      extent=(x_min - dx / 2, x_max + dx / 2, y_min - dy / 2, y_max + dy / 2))
+    ax.figure.colorbar(image, ax=ax).set_label(colour_label)
+    labelled = False
+    if codes is not None:
+        codes = check_array(codes, "codes", ndim=2)
+        if codes.shape[1] != 2:
+            raise ValueError(f"codes must have shape (n, 2), got {codes.shape}")
+        ax.scatter(codes[:, 0], codes[:, 1], s=2, color="#7fd6ff", alpha=0.6, linewidths=0,
+                   label="training codes")
+        labelled = True
+    marker_styles = [("s", "C2"), ("o", "C0"), ("D", "C8"), ("^", "C9")]
+    for index, (label, points) in enumerate((marks or {}).items()):
+        points = check_array(points, f"marks[{label!r}]", ndim=2)
+        if points.shape[1] != 2:
+            raise ValueError(f"marks[{label!r}] must have shape (k, 2), got {points.shape}")
+        marker, colour = marker_styles[index % len(marker_styles)]
+        ax.scatter(points[:, 0], points[:, 1], s=70, marker=marker, facecolors="none",
+                   edgecolors=colour, linewidths=1.8, label=_check_text(label, "marks label"))
+        labelled = True
+    ax.set_xlim(x_min - dx / 2, x_max + dx / 2)
+    ax.set_ylim(y_min - dy / 2, y_max + dy / 2)
+    ax.set(title=title, xlabel="z₁", ylabel="z₂")
+    if labelled:
+        ax.legend(fontsize="small", loc="upper right", framealpha=0.85)
+    return ax.figure
