@@ -15,7 +15,7 @@ NPM_STAMP := site/node_modules/.installed-stamp
 .PHONY: help env run run-fast test unit lint lab strip clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,3 +65,11 @@ site: $(STAMP) $(NPM_STAMP)  ## rebuild build/index.html, HTML and slides from e
 
 screenshots-site: $(STAMP) $(NPM_STAMP)  ## docs/index.png and docs/slide.png from build/
 	$(BIN)/python scripts/build_site.py --screenshots docs $(NOTEBOOKS)
+
+.PHONY: explorer screenshots-explorer
+
+explorer: $(STAMP)  ## notebook 06 as an app (Voilà, code hidden, offline) on http://127.0.0.1:8866
+	$(BIN)/python scripts/explorer_app.py serve
+
+screenshots-explorer: $(STAMP)  ## docs/explorer.png: the explorer app photographed in chromium
+	$(BIN)/python scripts/explorer_app.py screenshot docs/explorer.png

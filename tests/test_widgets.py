@@ -234,3 +234,298 @@ def test_display_with_fallback_in_a_real_kernel():
         nbformat.from_dict({**nb, "metadata": {k: v for k, v in nb.metadata.items()
                                                if k != "widgets"}}))
     assert output.data["image/png"][:500] in html
+
+
+# --------------------------------------------------------------------------- notebook 06
+
+import ipyevents  # noqa: E402
+
+from aelib import data, models  # noqa: E402
+
+
+def _decoded_png(value) -> np.ndarray:
+    """The pixels of a PNG as an array; PNG signature checked."""
+    png = bytes(value)
+    assert png.startswith(plotting.PNG_SIGNATURE)
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
+def _latent_model(kind: str, *, input_dim: int = 784, latent_dim: int = 2, seed: int = 0):
+    config = models.ModelConfig(kind=kind, input_dim=input_dim, hidden=(32,),
+                                latent_dim=latent_dim, likelihood="bernoulli")
+    return models.build_model(config, seed=seed).eval()
+
+
+@pytest.fixture(scope="module")
+def pair_models():
+    return {"AE": _latent_model("ae", seed=1), "VAE": _latent_model("vae", seed=2)}
+
+
+@pytest.fixture(scope="module")
+def digits_60():
+    return data.load_dataset("mnist_subset").subset(np.arange(60))
+
+
+@pytest.fixture(scope="module")
+def latent_explorer(pair_models, digits_60):
+    return widgets.latent_widget(pair_models, digits_60, index_a=3, index_b=7)
+
+
+def test_encode_png_round_trips_grey_and_colour():
+    rng = np.random.default_rng(0)
+    grey = rng.random((5, 7))
+    pixels = _decoded_png(widgets.encode_png(grey))
+    assert pixels.shape == (5, 7)
+    assert np.abs(pixels - grey).max() <= 0.5 / 255 + 1e-6
+    colour = rng.integers(0, 256, (4, 3, 3), dtype=np.uint8)
+    pixels = _decoded_png(widgets.encode_png(colour, scale=3, level=9))
+    assert pixels.shape == (12, 9, 3)
+    assert np.array_equal(np.rint(pixels * 255).astype(np.uint8),
+                          colour.repeat(3, axis=0).repeat(3, axis=1))
+    with pytest.raises(ValueError, match="image"):
+        widgets.encode_png(np.zeros((4, 4, 4), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        widgets.encode_png(np.full((2, 2), 1.5))
+    with pytest.raises(ValueError, match="scale"):
+        widgets.encode_png(grey, scale=0)
+    with pytest.raises(ValueError, match="level"):
+        widgets.encode_png(grey, level=10)
+
+
+def test_decode_point_and_points_match_the_decoder(pair_models):
+    ae = pair_models["AE"]
+    codes = np.array([[0.5, -1.0], [2.0, 0.25]])
+    with torch.no_grad():
+        expected = ae.decode(torch.tensor(codes, dtype=torch.float32)).numpy()
+    images = widgets.decode_points(ae, codes)
+    assert images.shape == (2, 28, 28) and images.dtype == np.float32
+    np.testing.assert_allclose(images.reshape(2, -1), expected, rtol=1e-6)
+    np.testing.assert_allclose(widgets.decode_point(ae, [2.0, 0.25]), images[1], rtol=1e-6)
+    threads = torch.get_num_threads()
+    ae.train()
+    widgets.decode_point(ae, (0.0, 0.0))
+    assert ae.training and torch.get_num_threads() == threads   # mode and threads restored
+    ae.eval()
+    small = _latent_model("ae", input_dim=64)
+    assert widgets.decode_point(small, [0.0, 0.0]).shape == (8, 8)
+    assert widgets.image_shape(small) == (8, 8)
+    with pytest.raises(ValueError, match="latent_dim"):
+        widgets.decode_point(ae, [0.0, 0.0, 0.0])
+    with pytest.raises(TypeError, match="model"):
+        widgets.decode_point("ae", [0.0, 0.0])
+    with pytest.raises(ValueError, match="square"):
+        widgets.image_shape(_latent_model("ae", input_dim=10))
+
+
+def test_decode_grid_follows_latent_grid(pair_models):
+    vae = pair_models["VAE"]
+    extent = (-2.0, 2.0, -1.0, 1.0)
+    grid = widgets.decode_grid(vae, extent, 3, 4)
+    assert grid.shape == (3, 4, 28, 28)
+    top_right = widgets.decode_point(vae, [2.0, 1.0])
+    np.testing.assert_allclose(grid[0, 3], top_right, rtol=1e-6)
+    np.testing.assert_allclose(grid[2, 0], widgets.decode_point(vae, [-2.0, -1.0]), rtol=1e-6)
+    with pytest.raises(ValueError, match="2-D latent"):
+        widgets.decode_grid(_latent_model("ae", latent_dim=3), extent, 2, 2)
+    with pytest.raises(ValueError, match="extent"):
+        widgets.decode_grid(vae, (1.0, -1.0, 0.0, 1.0), 2, 2)
+
+
+def test_interpolate_codes_runs_from_a_to_b():
+    z_a, z_b = np.array([0.0, 2.0]), np.array([4.0, -2.0])
+    assert widgets.interpolate_codes(z_a, z_b, 0.0).tolist() == [0.0, 2.0]
+    assert widgets.interpolate_codes(z_a, z_b, 1.0).tolist() == [4.0, -2.0]
+    assert widgets.interpolate_codes(z_a, z_b, 0.25).tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="t"):
+        widgets.interpolate_codes(z_a, z_b, 1.5)
+    with pytest.raises(ValueError, match="same shape"):
+        widgets.interpolate_codes(z_a, [1.0, 2.0, 3.0], 0.5)
+
+
+def test_code_extent_holds_every_code():
+    codes = np.array([[0.0, 10.0], [2.0, 30.0], [1.0, 20.0]])
+    x_min, x_max, y_min, y_max = widgets.code_extent(codes, margin=0.1)
+    assert (x_min, x_max) == pytest.approx((-0.2, 2.2))
+    assert (y_min, y_max) == pytest.approx((8.0, 32.0))
+    assert widgets.code_extent(np.ones((3, 2)))[1] > 1.0   # identical codes get an area
+    with pytest.raises(ValueError, match="codes"):
+        widgets.code_extent(np.zeros((3, 3)))
+
+
+def test_latent_map_converts_between_pixels_and_codes():
+    codes = np.array([[-1.0, -1.0], [1.0, 1.0], [0.5, -0.5]])
+    labels = np.array([0, 1, 2])
+    latent = widgets.latent_map(codes, labels, title="three codes", extent=(-2, 2, -2, 2))
+    height, width = latent.pixels.shape[:2]
+    left, top, right, bottom = latent.box
+    assert 0 <= left < right <= width and 0 <= top < bottom <= height
+    assert latent.to_pixel((-2.0, 2.0)) == pytest.approx((left, top))
+    assert latent.to_pixel((2.0, -2.0)) == pytest.approx((right, bottom))
+    assert latent.to_latent(*latent.to_pixel((0.5, -0.5))) == pytest.approx((0.5, -0.5))
+    assert latent.contains((1.9, -1.9)) and not latent.contains((2.1, 0.0))
+    # The point drawn for the third code (class 2, tab10 green) sits where to_pixel says.
+    column, row = (int(round(v)) for v in latent.to_pixel(codes[2]))
+    patch = latent.pixels[row - 2:row + 3, column - 2:column + 3].astype(int)
+    green_on_white = 0.8 * np.array([44, 160, 44]) + 0.2 * 255   # plot_codes: alpha 0.8
+    assert np.abs(patch - green_on_white).sum(axis=2).min() < 30
+    with pytest.raises(ValueError, match="extent"):
+        widgets.latent_map(codes, labels, title="bad", extent=(1, 0, 0, 1))
+    with pytest.raises(ValueError, match="z"):
+        latent.to_pixel((0.0, 0.0, 0.0))
+
+
+def test_render_map_marks_the_point():
+    codes = np.array([[-1.0, -1.0], [1.0, 1.0]])
+    latent = widgets.latent_map(codes, np.array([0, 1]), title="two codes",
+                                extent=(-2, 2, -2, 2))
+    first = _decoded_png(widgets.render_map(latent, (0.0, 0.0)))
+    second = _decoded_png(widgets.render_map(latent, (1.0, -1.0)))
+    assert first.shape == latent.pixels.shape and not np.array_equal(first, second)
+    column, row = latent.to_pixel((1.0, -1.0))
+    ring = second[int(round(row)), int(round(column + 7))]
+    assert np.all(ring < 0.1)                                   # black ring, radius 7
+    assert np.array_equal(latent.pixels, np.asarray(latent.pixels))  # background untouched
+    outside = _decoded_png(widgets.render_map(latent, (5.0, 0.0)))
+    red = (outside[..., 0] > 0.8) & (outside[..., 1] < 0.25) & (outside[..., 2] < 0.25)
+    assert red.any()                                            # marked at the edge in red
+    with pytest.raises(TypeError, match="latent"):
+        widgets.render_map(latent.pixels, (0.0, 0.0))
+
+
+def test_render_snapshot_is_a_png(pair_models):
+    codes = {"AE": np.array([[0.0, 0.0], [1.0, 1.0]]), "VAE": np.array([[0.0, 1.0], [1.0, 0.0]])}
+    decoded = {name: widgets.decode_point(pair_models[name], [0.5, 0.5]) for name in codes}
+    _png(widgets.render_snapshot(codes, np.array([0, 1]), decoded, (0.5, 0.5), dpi=40))
+    with pytest.raises(ValueError, match="decoded"):
+        widgets.render_snapshot(codes, np.array([0, 1]), {"AE": decoded["AE"]}, (0.5, 0.5))
+
+
+def _expected_decoded_png(explorer, name: str) -> bytes:
+    return widgets.encode_png(widgets.decode_point(explorer.models[name], explorer.z),
+                              scale=explorer.scale)
+
+
+def test_latent_explorer_sliders_decode_the_point(latent_explorer):
+    explorer = latent_explorer
+    assert isinstance(explorer, widgets.LatentExplorer)
+    assert explorer.scale == 6
+    before = {name: bytes(image.value) for name, image in explorer.decoded_images.items()}
+    maps_before = {name: bytes(image.value) for name, image in explorer.map_images.items()}
+    explorer.z1_slider.value = explorer.z1_slider.min + 0.3 * (
+        explorer.z1_slider.max - explorer.z1_slider.min)
+    after_z1 = {name: bytes(image.value) for name, image in explorer.decoded_images.items()}
+    explorer.z2_slider.value = explorer.z2_slider.min + 0.8 * (
+        explorer.z2_slider.max - explorer.z2_slider.min)
+    for name in explorer.models:
+        value = bytes(explorer.decoded_images[name].value)
+        assert after_z1[name] != before[name] and value != after_z1[name]
+        assert value == _expected_decoded_png(explorer, name)
+        assert _decoded_png(value).shape == (168, 168)
+        assert bytes(explorer.map_images[name].value) != maps_before[name]
+        assert bytes(explorer.map_images[name].value) == widgets.render_map(
+            explorer.maps[name], explorer.z)
+        np.testing.assert_array_equal(explorer.decoded[name],
+                                      widgets.decode_point(explorer.models[name], explorer.z))
+    assert f"<b>{explorer.z[0]:.2f}</b>" in explorer.readout.value
+
+
+def test_latent_explorer_map_clicks_and_drags(latent_explorer):
+    explorer = latent_explorer
+    latent = explorer.maps["VAE"]
+    left, top, right, bottom = latent.box
+    column, row = left + 0.25 * (right - left), top + 0.6 * (bottom - top)
+    before = bytes(explorer.decoded_images["AE"].value)
+    explorer.handle_map_event("VAE", {"type": "click", "dataX": column, "dataY": row})
+    # The point is rounded to the sliders' step, as they display it.
+    step = max(explorer.z1_slider.step, explorer.z2_slider.step)
+    assert explorer.z == pytest.approx(latent.to_latent(column, row), abs=step / 2 + 1e-12)
+    for slider in (explorer.z1_slider, explorer.z2_slider):
+        steps = (slider.value - slider.min) / slider.step
+        assert steps == pytest.approx(round(steps), abs=1e-6)
+    assert bytes(explorer.decoded_images["AE"].value) != before   # the same z for both models
+    for name in explorer.models:
+        assert bytes(explorer.decoded_images[name].value) == _expected_decoded_png(explorer, name)
+    clicked = explorer.z.copy()
+    # A move without the button held is not a drag: nothing changes.
+    explorer.handle_map_event("VAE", {"type": "mousemove", "buttons": 0,
+                                      "dataX": column + 30, "dataY": row})
+    assert explorer.z == pytest.approx(clicked)
+    explorer.handle_map_event("VAE", {"type": "mousemove", "buttons": 1,
+                                      "dataX": column + 30, "dataY": row})
+    assert explorer.z == pytest.approx(latent.to_latent(column + 30, row), abs=step / 2 + 1e-12)
+    # Without dataX/dataY: the position on the drawn image, scaled to the map's pixels.
+    height, width = latent.pixels.shape[:2]
+    explorer.handle_map_event("AE", {"type": "click", "relativeX": width / 4,
+                                     "relativeY": height / 4, "boundingRectWidth": width / 2,
+                                     "boundingRectHeight": height / 2})
+    assert explorer.z == pytest.approx(explorer.maps["AE"].to_latent(width / 2, height / 2),
+                                       abs=step / 2 + 1e-12)
+    explorer.handle_map_event("AE", {"type": "dragstart"})   # ignored
+    with pytest.raises(ValueError, match="name"):
+        explorer.handle_map_event("PCA", {"type": "click", "dataX": 1, "dataY": 1})
+    with pytest.raises(TypeError, match="event"):
+        explorer.handle_map_event("AE", {"dataX": 1})
+
+
+def test_latent_explorer_listens_to_mouse_events_with_ipyevents(latent_explorer):
+    for name, (click, drag) in latent_explorer.events.items():
+        assert isinstance(click, ipyevents.Event) and isinstance(drag, ipyevents.Event)
+        assert click.source is latent_explorer.map_images[name]
+        assert set(click.watched_events) == {"click", "dragstart"}
+        assert drag.watched_events == ["mousemove"] and drag.throttle_or_debounce == "throttle"
+        # ipyevents delivers a front-end message through on_dom_event to the handler.
+        click._handle_mouse_msg(None, {"event": "click", "type": "click", "dataX": 100.0,
+                                       "dataY": 100.0}, [])
+        step = max(latent_explorer.z1_slider.step, latent_explorer.z2_slider.step)
+        assert latent_explorer.z == pytest.approx(
+            latent_explorer.maps[name].to_latent(100.0, 100.0), abs=step / 2 + 1e-12)
+
+
+def test_latent_explorer_interpolates_between_test_images(latent_explorer, digits_60):
+    explorer = latent_explorer
+    assert (explorer.index_a.value, explorer.index_b.value) == (3, 7)
+    before = {name: bytes(image.value) for name, image in explorer.interpolated_images.items()}
+    explorer.t_slider.value = 0.9
+    for name, model in explorer.models.items():
+        value = bytes(explorer.interpolated_images[name].value)
+        assert value != before[name]
+        codes = explorer.codes[name]
+        z_t = 0.1 * codes[3] + 0.9 * codes[7]
+        np.testing.assert_allclose(explorer.interpolated[name],
+                                   widgets.decode_point(model, z_t), rtol=1e-5, atol=1e-6)
+        assert _decoded_png(value).shape == (112, 112)
+    endpoint = bytes(explorer.endpoint_images[1].value)
+    explorer.index_b.value = 12
+    assert bytes(explorer.endpoint_images[1].value) != endpoint
+    label = digits_60.labels[12]
+    assert f"test image 12 (class {label})" in explorer.interpolation_readout.value
+    explorer.t_slider.value = 1.0     # t = 1 decodes image B's own code
+    for name, model in explorer.models.items():
+        np.testing.assert_allclose(explorer.interpolated[name],
+                                   widgets.decode_point(model, explorer.codes[name][12]),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_latent_explorer_has_a_static_fallback(latent_explorer, monkeypatch):
+    png = _png(latent_explorer.fallback_png(dpi=40))
+    calls = []
+    monkeypatch.setattr(widgets, "display", lambda *a, **k: calls.append(a))
+    widgets.display_with_fallback(latent_explorer, png)
+    (args,), = calls
+    assert args[widgets.WIDGET_VIEW_MIMETYPE]["model_id"] == latent_explorer.model_id
+
+
+def test_latent_explorer_checks_its_arguments(pair_models, digits_60):
+    images, labels = digits_60.to_tensor(), digits_60.labels
+    with pytest.raises(ValueError, match="2-D latent"):
+        widgets.LatentExplorer({"AE": _latent_model("ae", latent_dim=3)}, images, labels)
+    with pytest.raises(ValueError, match="models"):
+        widgets.LatentExplorer({}, images, labels)
+    with pytest.raises(ValueError, match="labels"):
+        widgets.LatentExplorer(pair_models, images, labels[:10])
+    with pytest.raises(TypeError, match="images"):
+        widgets.LatentExplorer(pair_models, images.numpy(), labels)
+    with pytest.raises(ValueError, match="index_b"):
+        widgets.LatentExplorer(pair_models, images, labels, index_b=60)
+    with pytest.raises(TypeError, match="dataset"):
+        widgets.latent_widget(pair_models, images)

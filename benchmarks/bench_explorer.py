@@ -1,0 +1,169 @@
+"""How fast the latent-space explorer (notebook 06) answers a slider move.
+
+Two measurements:
+
+1. **Server side**, in this process, with the AE/VAE pair of notebooks 05 and 06: the time to
+   decode one point and encode the image as PNG (``widgets.decode_point`` + ``encode_png``, the
+   work behind one decoded image), over ``--updates`` random points; and the time of a whole
+   slider update of the explorer (both models decoded, both maps re-marked, every PNG encoded).
+2. **In the browser**: notebook 06 served by Voilà (as ``make explorer`` does) and opened in
+   Debian's chromium; the time from pressing the arrow key on the z₁ slider until both
+   decoded images show a new picture, over ``--moves`` moves; and the same for clicks on the
+   latent map.
+
+Targets: server-side decode + PNG p95 < 15 ms; in the browser, median < 150 ms.
+
+Run from the repository root:  .venv/bin/python benchmarks/bench_explorer.py
+(fast-mode models, ``AELIB_FAST=1``, unless ``--full``; trained once into the model cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import explorer_app as app  # noqa: E402
+
+import aelib  # noqa: E402
+from aelib import data, widgets, zoo  # noqa: E402
+
+SERVER_TARGET_P95_MS = 15.0
+BROWSER_TARGET_MEDIAN_MS = 150.0
+
+
+def _percentiles(seconds: list[float]) -> tuple[float, float, float]:
+    ms = np.asarray(seconds) * 1e3
+    return float(np.median(ms)), float(np.percentile(ms, 95)), float(ms.max())
+
+
+def server_side(*, fast: bool, updates: int, seed: int = 0) -> dict[str, tuple[float, ...]]:
+    """p50, p95 and max (ms) of decode + PNG per model and of a full explorer update."""
+    aelib.configure_threads()          # as the notebook's kernel does
+    train, test = data.load_dataset("mnist_subset").split(test_fraction=0.2, seed=seed)
+    pair = zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=fast, seed=seed)
+    models = {"AE": pair["ae"].model, "VAE": pair["vae"].model}
+    explorer = widgets.latent_widget(models, test)
+    rng = np.random.default_rng(seed)
+    x_min, x_max, y_min, y_max = explorer.bounds
+    points = np.column_stack([rng.uniform(x_min, x_max, updates),
+                              rng.uniform(y_min, y_max, updates)])
+    results = {}
+    for name, model in models.items():
+        times = []
+        for z in points:
+            start = time.perf_counter()
+            png = widgets.encode_png(widgets.decode_point(model, z), scale=explorer.scale)
+            times.append(time.perf_counter() - start)
+            assert png.startswith(b"\x89PNG")
+        results[f"decode + PNG, {name} (168 × 168)"] = _percentiles(times)
+    latent = explorer.maps["AE"]
+    times = []
+    for z in points:
+        start = time.perf_counter()
+        widgets.render_map(latent, z)
+        times.append(time.perf_counter() - start)
+    results["map with marker, PNG (one model)"] = _percentiles(times)
+    times = []
+    for z in points:
+        start = time.perf_counter()
+        explorer.z1_slider.value = float(z[0])     # both models, both maps, all PNGs
+        times.append(time.perf_counter() - start)
+    results["whole slider update (2 models, 2 maps)"] = _percentiles(times)
+    return results
+
+
+def in_browser(*, fast: bool, moves: int, clicks: int) -> dict[str, tuple[float, ...]]:
+    """Median, p95 and max (ms) from a key press / click to new decoded images in chromium."""
+    from playwright.sync_api import sync_playwright
+
+    env = {"AELIB_FAST": "1" if fast else "0"}
+    server = app.start(env=env, timeout=120)
+    selector = f"{app.EXPLORER} {app.DECODED}"
+    changed = """([selector, before]) => [...document.querySelectorAll(selector)].every(
+        (img, i) => img.src !== before[i] && img.complete && img.naturalWidth > 0)"""
+    results = {}
+    try:
+        with sync_playwright() as play:
+            browser = play.chromium.launch(executable_path=app.chromium(),
+                                           args=app.BROWSER_ARGS)
+            try:
+                with app.open_explorer(browser, server.url, timeout=300) as page:
+                    # Voilà shows the explorer while later cells still run: wait for the kernel.
+                    page.wait_for_timeout(1000)
+                    page.wait_for_function("document.readyState === 'complete'")
+                    page.wait_for_load_state("networkidle")
+                    sources = "imgs => imgs.map(img => img.src)"
+                    handle = page.locator(f"{app.EXPLORER} .widget-slider .noUi-handle").first
+                    handle.focus()
+                    times = []
+                    for k in range(moves + 3):
+                        before = page.eval_on_selector_all(selector, sources)
+                        start = time.perf_counter()
+                        page.keyboard.press("ArrowRight" if k % 40 < 20 else "ArrowLeft")
+                        page.wait_for_function(changed, arg=[selector, before], timeout=30_000,
+                                               polling=5)
+                        if k >= 3:                  # the first moves warm up the kernel
+                            times.append(time.perf_counter() - start)
+                    results["slider move → both decoded images new"] = _percentiles(times)
+                    box = page.locator(f"{app.EXPLORER} {app.MAP}").first.bounding_box()
+                    rng = np.random.default_rng(0)
+                    times = []
+                    for _ in range(clicks):
+                        before = page.eval_on_selector_all(selector, sources)
+                        fx, fy = rng.uniform(0.2, 0.8, 2)
+                        start = time.perf_counter()
+                        page.mouse.click(box["x"] + fx * box["width"],
+                                         box["y"] + fy * box["height"])
+                        page.wait_for_function(changed, arg=[selector, before], timeout=30_000,
+                                               polling=5)
+                        times.append(time.perf_counter() - start)
+                    results["click on the map → both decoded images new"] = _percentiles(times)
+                    if page.blocked:
+                        print(f"blocked requests beyond this machine: {page.blocked}")
+            finally:
+                browser.close()
+    finally:
+        app.stop(server)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="full-mode models (60 epochs)")
+    parser.add_argument("--updates", type=int, default=500, help="server-side updates")
+    parser.add_argument("--moves", type=int, default=30, help="slider moves in the browser")
+    parser.add_argument("--clicks", type=int, default=15, help="map clicks in the browser")
+    parser.add_argument("--no-browser", action="store_true", help="server side only")
+    args = parser.parse_args(argv)
+    fast = not args.full
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
+          f"{torch.__version__}, {'fast' if fast else 'full'}-mode models")
+    rows = server_side(fast=fast, updates=args.updates)
+    if not args.no_browser:
+        rows.update(in_browser(fast=fast, moves=args.moves, clicks=args.clicks))
+    width = max(len(name) for name in rows)
+    print(f"\n{'measurement':<{width}}  {'median':>8}  {'p95':>8}  {'max':>8}")
+    for name, (median, p95, largest) in rows.items():
+        print(f"{name:<{width}}  {median:>6.2f}ms  {p95:>6.2f}ms  {largest:>6.1f}ms")
+    server = [p95 for name, (_, p95, _) in rows.items() if name.startswith("decode + PNG")]
+    print(f"\nserver target, decode + PNG p95 < {SERVER_TARGET_P95_MS:g} ms: "
+          f"{'met' if max(server) < SERVER_TARGET_P95_MS else 'MISSED'}")
+    browser = rows.get("slider move → both decoded images new")
+    if browser is not None:
+        print(f"browser target, slider move median < {BROWSER_TARGET_MEDIAN_MS:g} ms: "
+              f"{'met' if browser[0] < BROWSER_TARGET_MEDIAN_MS else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Notebook 06 as the Voilà app of `make explorer`, driven in Debian's chromium.
+
+Starts Voilà on a free loopback port (fast mode, a private model cache, kernels behind the
+loopback-only socket guard), waits for the explorer, moves a slider, clicks and drags on the
+latent maps, and checks that the decoded images change each time; then stops the server and
+checks that none of its processes is left. Every request beyond 127.0.0.1 is aborted and
+recorded, and there must be none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import explorer_app as app
+import pytest
+from conftest import NETGUARD_DIR
+
+pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        message = "chromium is not installed: `apt-get install -y chromium` to run this test"
+        if os.environ.get("AELIB_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory):
+    """A private cache holding the fast-mode AE/VAE pair, trained here once (so that the
+    page load measures the app, not the training)."""
+    from aelib import data, zoo
+
+    cache = tmp_path_factory.mktemp("cache")
+    train, test = data.load_dataset("mnist_subset").split(test_fraction=0.2, seed=0)
+    zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=True, seed=0, cache_dir=cache)
+    return cache
+
+
+def _sources(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(selector, "imgs => imgs.map(img => img.src)")
+
+
+def _wait_for_change(page, selector: str, before: list[str], timeout: float = 15.0) -> None:
+    """Wait until every image matching ``selector`` shows a new, fully loaded picture."""
+    page.wait_for_function(
+        """([selector, before]) => {
+            const imgs = [...document.querySelectorAll(selector)];
+            return imgs.length === before.length && imgs.every(
+                (img, i) => img.src !== before[i] && img.complete && img.naturalWidth > 0);
+        }""", arg=[selector, before], timeout=timeout * 1000)
+
+
+def test_explorer_app_in_chromium(chromium, model_cache, tmp_path):
+    import psutil
+    from playwright.sync_api import sync_playwright
+
+    env = {"AELIB_FAST": "1", "AELIB_CACHE_DIR": str(model_cache),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(NETGUARD_DIR),
+                                                       os.environ.get("PYTHONPATH")]))}
+    started = time.monotonic()
+    server = app.start(env=env, log=tmp_path / "voila.log", timeout=60)
+    pids: list[int] = []
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        with sync_playwright() as play:
+            browser = play.chromium.launch(executable_path=chromium, args=app.BROWSER_ARGS)
+            try:
+                with app.open_explorer(browser, server.url, timeout=90) as page:
+                    loaded = time.monotonic() - started
+                    decoded = f"{app.EXPLORER} {app.DECODED}"
+                    assert page.locator(decoded).count() == 2          # AE and VAE
+                    assert page.locator(f"{app.EXPLORER} {app.MAP}").count() == 2
+                    # No code is shown: Voilà strips the sources of code cells.
+                    assert "widgets.latent_widget(models" not in page.content()
+                    assert page.locator(".jp-CodeMirrorEditor").count() == 0
+
+                    # 1. A slider: focus the z₁ handle and step it with the arrow key.
+                    before = _sources(page, decoded)
+                    handle = page.locator(f"{app.EXPLORER} .widget-slider .noUi-handle").first
+                    handle.focus()
+                    for _ in range(20):
+                        page.keyboard.press("ArrowRight")
+                    _wait_for_change(page, decoded, before)
+
+                    # 2. A click on the AE's map.
+                    before = _sources(page, decoded)
+                    readout = page.locator(f"{app.EXPLORER} .widget-html").nth(0).inner_text()
+                    box = page.locator(f"{app.EXPLORER} {app.MAP}").first.bounding_box()
+                    page.mouse.click(box["x"] + 0.3 * box["width"],
+                                     box["y"] + 0.7 * box["height"])
+                    _wait_for_change(page, decoded, before)
+                    page.wait_for_function(   # the z readout follows the images
+                        "([selector, old]) => document.querySelector(selector).innerText !== old",
+                        arg=[f"{app.EXPLORER} .widget-html", readout], timeout=15_000)
+
+                    # 3. A drag on the VAE's map.
+                    before = _sources(page, decoded)
+                    box = page.locator(f"{app.EXPLORER} {app.MAP}").nth(1).bounding_box()
+                    page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + 0.4 * box["height"])
+                    page.mouse.down()
+                    page.mouse.move(box["x"] + 0.6 * box["width"],
+                                    box["y"] + 0.5 * box["height"], steps=8)
+                    page.mouse.up()
+                    _wait_for_change(page, decoded, before)
+
+                    assert page.blocked == [], f"requests left this machine: {page.blocked}"
+            finally:
+                browser.close()
+    finally:
+        pids = app.stop(server)
+    alive = [pid for pid in pids if psutil.pid_exists(pid)
+             and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert len(pids) >= 2, "Voilà should have started a kernel"
+    assert not alive, f"processes left running after stop: {alive}"
+    print(f"explorer shown {loaded:.1f} s after starting Voilà")
