@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -30,3 +31,15 @@ def data_root(tmp_path: Path) -> Path:
     for name in ("mnist_subset.npz", "SHA256SUMS"):
         (target / name).write_bytes((ROOT / "data" / name).read_bytes())
     return target
+
+
+def require_chromium() -> str:
+    """Debian's chromium for the browser tests: skipped where it is missing, failed instead when
+    AELIB_REQUIRE_BROWSER=1 (CI), so a missing browser cannot pass unnoticed."""
+    path = shutil.which("chromium")
+    if path is None:
+        message = "chromium is not installed: `apt-get install -y chromium` to run this test"
+        if os.environ.get("AELIB_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -10,25 +10,18 @@ recorded, and there must be none.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import explorer_app as app
 import pytest
-from conftest import NETGUARD_DIR
+from conftest import NETGUARD_DIR, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "chromium is not installed: `apt-get install -y chromium` to run this test"
-        if os.environ.get("AELIB_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")

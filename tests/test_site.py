@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
 import build_site
 import nbformat
 import pytest
+from conftest import require_chromium
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from notebook_runner import NOTEBOOK_DIR, execute
 
@@ -111,12 +110,7 @@ def test_vendor_assets_needs_node_modules(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        message = "chromium is not installed: `sudo apt-get install chromium` to run this test"
-        if os.environ.get("AELIB_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
     with sync_playwright() as play:
         handle = play.chromium.launch(executable_path=chromium, args=build_site.BROWSER_ARGS)
