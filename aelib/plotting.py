@@ -517,6 +517,20 @@ def plot_occupied_cells(points: np.ndarray, *, n_values: int = 10, title: str | 
 
 # --------------------------------------------------------------------------- notebook 03
 
+def _coloured_points(points: np.ndarray, values: np.ndarray, name: str,
+                     dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Checked ``points`` (n, dim) and their colour ``values`` (n,); ``name`` is the argument's
+    name, "points" or "codes"."""
+    points = check_array(points, name, ndim=2)
+    values = check_array(values, "values", ndim=1)
+    if points.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}), got {points.shape}")
+    if len(values) != len(points):
+        raise ValueError(f"values must have one entry per {name[:-1]} ({len(points)}), "
+                         f"got {len(values)}")
+    return points, values
+
+
 def panels_3d(ncols: int = 1, *, title: str | None = None, width: float = 4.8,
               height: float = 4.2) -> tuple[Figure, np.ndarray]:
     """Like ``panels``, one row of ``ncols`` three-dimensional Axes (for ``plot_points_3d``)."""
@@ -539,13 +553,7 @@ def plot_points_3d(points: np.ndarray, values: np.ndarray, *, title: str, colour
     and a path along the data). ``ax`` must be a 3-D Axes (``panels_3d``) when given.
     """
     _check_ax(ax)
-    points = check_array(points, "points", ndim=2)
-    values = check_array(values, "values", ndim=1)
-    if points.shape[1] != 3:
-        raise ValueError(f"points must have shape (n, 3), got {points.shape}")
-    if len(values) != len(points):
-        raise ValueError(f"values must have one entry per point ({len(points)}), "
-                         f"got {len(values)}")
+    points, values = _coloured_points(points, values, "points", 3)
     _check_text(title, "title")
     _check_text(colour_label, "colour_label")
     if ax is None:
@@ -577,13 +585,7 @@ def plot_embedding(codes: np.ndarray, values: np.ndarray, *, title: str, colour_
     """A 2-D embedding or code (n, 2), each point coloured by a continuous ``values`` (n,)
     (a true coordinate or factor), with a colour bar unless ``colourbar=False``."""
     _check_ax(ax)
-    codes = check_array(codes, "codes", ndim=2)
-    values = check_array(values, "values", ndim=1)
-    if codes.shape[1] != 2:
-        raise ValueError(f"codes must have shape (n, 2), got {codes.shape}")
-    if len(values) != len(codes):
-        raise ValueError(f"values must have one entry per code ({len(codes)}), "
-                         f"got {len(values)}")
+    codes, values = _coloured_points(codes, values, "codes", 2)
     _check_labels(title, xlabel, ylabel)
     _check_text(colour_label, "colour_label")
     ax = _axes(ax, 4.6, 3.8)
