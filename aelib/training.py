@@ -34,6 +34,8 @@ CHECKPOINT_FORMAT = "aelib-checkpoint"
 CHECKPOINT_VERSION = 1
 # Bump when fit() changes in a way that changes its results: old cache entries then miss.
 TRAINING_RECIPE_VERSION = 1
+# Images per forward pass when measuring a loss without gradients.
+EVAL_BATCH_SIZE = 1000
 
 Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -132,7 +134,7 @@ def _check_model(model: Any) -> LatentModel:
     return model
 
 
-def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = 1000,
+def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = EVAL_BATCH_SIZE,
                   seed: int = 0) -> dict[str, float]:
     """The loss terms averaged over all images of ``x`` (n, input_dim), in eval mode and
     without gradients: {"total", "reconstruction", "kl"} in nats per image.
@@ -144,6 +146,13 @@ def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = 1000
     x = model.check_input(x)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
+    return _evaluate_loss(model, x, batch_size, seed)
+
+
+def _evaluate_loss(model: LatentModel, x: torch.Tensor, batch_size: int,
+                   seed: int) -> dict[str, float]:
+    """``evaluate_loss`` on checked arguments: ``fit`` checks its validation set once instead
+    of once per epoch (the check reads every value four times)."""
     generator = torch.Generator().manual_seed(seed)
     sums = torch.zeros(3, dtype=torch.float64)
     was_training = model.training
@@ -152,7 +161,7 @@ def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = 1000
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
                 batch = x[start:start + batch_size]
-                terms = model.loss(batch, generator=generator)
+                terms = model._loss(batch, None, generator)
                 sums += torch.stack(list(terms)).double() * len(batch)
     finally:
         model.train(was_training)
@@ -226,7 +235,7 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
             history.train_kl.append(train[2])
             postfix = {"loss": f"{train[0]:.2f}"}
             if val_x is not None:
-                val = evaluate_loss(model, val_x, seed=seed)
+                val = _evaluate_loss(model, val_x, EVAL_BATCH_SIZE, seed)
                 history.val_loss.append(val["total"])
                 history.val_reconstruction.append(val["reconstruction"])
                 history.val_kl.append(val["kl"])

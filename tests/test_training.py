@@ -215,6 +215,15 @@ def test_evaluate_loss_averages_per_image_over_batches():
         evaluate_loss(vae, torch.zeros(3, 2))
 
 
+def test_fit_records_the_validation_loss_evaluate_loss_reports():
+    """fit skips re-checking val_x every epoch; its numbers must still be evaluate_loss's."""
+    vae = build_model(config(), seed=0)
+    history = fit(vae, TRAIN, VAL, seed=3, **{**QUICK, "epochs": 1})
+    again = evaluate_loss(vae, VAL, seed=3)
+    assert (history.val_loss[0], history.val_reconstruction[0], history.val_kl[0]) == (
+        again["total"], again["reconstruction"], again["kl"])
+
+
 # --------------------------------------------------------------------------- checkpoints
 
 
