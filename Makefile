@@ -34,8 +34,8 @@ test: $(STAMP) $(NPM_STAMP)  ## the whole test suite (notebooks in fast mode) an
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 
-unit: $(STAMP)  ## quick: the unit tests of aelib only, no notebooks
-	$(BIN)/python -m pytest -m "not notebook" -q
+unit: $(STAMP)  ## quick: the unit tests of aelib only, no notebooks or benchmark scripts
+	$(BIN)/python -m pytest -m "not notebook and not benchmark" -q
 
 lint: $(STAMP)  ## ruff over the package, tests, scripts and notebooks
 	$(BIN)/ruff check .

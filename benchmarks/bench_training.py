@@ -9,9 +9,12 @@ measures the test loss after each one.
 aelib then trains the same architecture with the same loss (``ModelConfig(kind="vae",
 hidden=(400,), latent_dim=20, likelihood="bernoulli")``), batch size, seed and thread count,
 measures the test loss after every epoch and stops as soon as it is at or below the
-reference's final test loss. It does so twice: with Adam at lr 3e-3, a change of recipe and
+reference's final test loss. It does so twice: with Adam at lr 4e-3, a change of recipe and
 the run the target applies to, and with the reference's own lr 1e-3, like for like. Both
 losses are the negative ELBO per image (one z sample per image), averaged over the test split.
+
+The larger learning rate was chosen with ``--sweep-lr``, on seeds other than the one the
+benchmark reports (so the choice is not fitted to that run): see benchmarks/README.md.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_training.py
 """
@@ -38,7 +41,8 @@ from aelib.training import History, fit
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3        # the reference's
-AELIB_LEARNING_RATE = 3e-3  # reaches the same loss in about 2/3 of the epochs
+AELIB_LEARNING_RATE = 4e-3  # chosen by --sweep-lr on held-out seeds; see benchmarks/README.md
+SWEEP_SEEDS = (1, 2, 3, 4, 5)  # --sweep-lr never uses the reported seed (0)
 TARGET_RATIO = 1 / 3
 
 
@@ -193,6 +197,38 @@ def adam_step_seconds(fused: bool) -> float:
     return _best_of(5, lambda: [optimizer.step() for _ in range(50)]) / 50
 
 
+# --------------------------------------------------------------------------- choosing lr
+
+
+def sweep_learning_rates(train: ImageDataset, test: ImageDataset, spec: str, *, epochs: int,
+                         max_epochs: int, seed: int) -> None:
+    """Print, per learning rate, the epochs aelib needs to reach the reference's loss, for
+    every seed in SWEEP_SEEDS (never ``seed``, the one the timed benchmark reports)."""
+    try:
+        rates = [float(part) for part in spec.split(",")]
+    except ValueError:
+        raise SystemExit(f"--sweep-lr must be comma-separated numbers, got {spec!r}") from None
+    if not rates or min(rates) <= 0:
+        raise SystemExit(f"--sweep-lr must list positive learning rates, got {spec!r}")
+    if seed in SWEEP_SEEDS:
+        raise SystemExit(f"--seed {seed} is one of the sweep's seeds {SWEEP_SEEDS}")
+    _, ref_losses = run_reference(train, test, epochs=epochs, seed=seed)
+    target = ref_losses[-1]
+    print(f"epochs for aelib to reach the reference's {target:.2f} (seed {seed}), per seed "
+          f"{SWEEP_SEEDS}; '-' = not within {max_epochs} epochs")
+    for lr in rates:
+        counts = []
+        for sweep_seed in SWEEP_SEEDS:
+            _, history = run_aelib(train, test, target=target, max_epochs=max_epochs,
+                                   seed=sweep_seed, lr=lr)
+            counts.append(history.epochs if history.val_loss[-1] <= target else None)
+        reached = [c for c in counts if c is not None]
+        summary = (f"mean {statistics.mean(reached):.1f}, median {statistics.median(reached):g}"
+                   if reached else "never")
+        print(f"  lr {lr:g}: " + " ".join("-" if c is None else str(c) for c in counts)
+              + f"  ({summary}; reached {len(reached)} of {len(counts)})", flush=True)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -207,11 +243,15 @@ def main() -> None:
                         help="give up on aelib after this many epochs (60)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for both (2)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="run both this many times, interleaved; report the best (3)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="run both this many times, interleaved; report the best and the "
+                             "median of the paired ratios (5)")
     parser.add_argument("--lr", type=float, default=AELIB_LEARNING_RATE, metavar="LR",
                         help=f"aelib's learning rate ({AELIB_LEARNING_RATE:g}); it also "
                              f"runs with the reference's {LEARNING_RATE:g}, like for like")
+    parser.add_argument("--sweep-lr", metavar="LR,LR,...",
+                        help="instead of timing: for each learning rate, how many epochs aelib "
+                             f"needs to reach the reference's loss with seeds {SWEEP_SEEDS}")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the reference's data pipeline alone and the matrix "
                              "products alone (the floor of any fp32 loop on this machine)")
@@ -220,9 +260,15 @@ def main() -> None:
     threads = configure_threads(args.threads)
     train, test = load_dataset("mnist_subset").split(test_fraction=0.2, seed=0)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{threads} torch threads, seed {args.seed}, {args.repeats} interleaved repeats")
+          f"{threads} torch threads, seed {args.seed}"
+          + ("" if args.sweep_lr else f", {args.repeats} interleaved repeats"))
     print(f"data: mnist_subset split(test_fraction=0.2, seed=0): {len(train)} train / "
           f"{len(test)} test images; batch {BATCH_SIZE}, Adam lr {LEARNING_RATE}")
+
+    if args.sweep_lr:
+        sweep_learning_rates(train, test, args.sweep_lr, epochs=args.epochs,
+                             max_epochs=args.max_epochs, seed=args.seed)
+        return
 
     variants = [(f"aelib fit, lr {args.lr:g} (larger learning rate)", args.lr),
                 (f"aelib fit, lr {LEARNING_RATE:g} (the reference's recipe)", LEARNING_RATE)]
@@ -247,10 +293,15 @@ def main() -> None:
     for label, _ in variants:
         history, best = histories[label], min(times[label])
         reached = history.val_loss[-1] <= target
+        # Repeat i of aelib ran right after repeat i of the reference: pairing them cancels
+        # slow drifts in the machine's speed.
+        paired = [mine / ref for mine, ref in zip(times[label], ref_times, strict=True)]
         print(f"{label}: {'reached' if reached else 'did NOT reach'} {target:.2f} after "
               f"{history.epochs} epochs, {_spread(times[label])} "
-              f"({best / history.epochs:.3f} s/epoch); "
-              f"time ratio to reference {best / ref_best:.2f} (target <= {TARGET_RATIO:.2f})")
+              f"({best / history.epochs:.3f} s/epoch)")
+        print(f"  time ratio to reference: best/best {best / ref_best:.3f}, paired "
+              f"{' '.join(f'{r:.3f}' for r in paired)}, median {statistics.median(paired):.3f} "
+              f"(target <= {TARGET_RATIO:.3f})")
         print("  test loss per epoch: " + " ".join(f"{v:.1f}" for v in history.val_loss))
 
     if args.breakdown:

@@ -1,0 +1,52 @@
+"""benchmarks/bench_training.py still runs end to end (tiny settings; no timing is asserted)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import NETGUARD_DIR, ROOT
+
+pytestmark = pytest.mark.benchmark
+
+SCRIPT = ROOT / "benchmarks" / "bench_training.py"
+
+
+def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(NETGUARD_DIR), str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_timed_run_reports_both_aelib_runs_against_the_reference():
+    done = run_bench("--epochs", "1", "--max-epochs", "2", "--repeats", "2", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert re.search(r"reference \(DataLoader, per-item ToTensor\): 1 epochs, best [\d.]+ s", out)
+    ratios = re.findall(r"paired ([\d.]+) ([\d.]+), median ([\d.]+)", out)
+    assert len(ratios) == 2, out  # the larger learning rate and the reference's own
+    for first, second, median in ratios:  # printed to 3 decimals
+        assert abs(float(median) - (float(first) + float(second)) / 2) <= 1.5e-3
+    assert "lr 0.004 (larger learning rate)" in out and "lr 0.001 (the reference's" in out
+
+
+def test_learning_rate_sweep_lists_epochs_for_every_held_out_seed():
+    done = run_bench("--sweep-lr", "3e-3", "--epochs", "1", "--max-epochs", "2",
+                     "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    line = next(text for text in done.stdout.splitlines() if text.startswith("  lr 0.003:"))
+    counts = line.split(":")[1].split("(")[0].split()
+    assert len(counts) == 5 and all(c in {"1", "2", "-"} for c in counts), line
+
+
+def test_sweep_refuses_a_bad_list_and_the_reported_seed():
+    done = run_bench("--sweep-lr", "fast")
+    assert done.returncode != 0 and "--sweep-lr must be comma-separated numbers" in done.stderr
+    done = run_bench("--sweep-lr", "1e-3,-1")
+    assert done.returncode != 0 and "--sweep-lr must list positive" in done.stderr
+    done = run_bench("--sweep-lr", "1e-3", "--seed", "3")
+    assert done.returncode != 0 and "--seed 3 is one of the sweep's seeds" in done.stderr
