@@ -14,6 +14,7 @@ coordinates are known, for the manifold notebook.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,21 +112,37 @@ def stratified_split(labels: np.ndarray, test_fraction: float = 0.2,
     return train_idx, test_idx
 
 
-def read_checksums(root: Path) -> dict[str, str]:
-    """``data/SHA256SUMS`` as {file name: hex digest}."""
-    sums = root / "SHA256SUMS"
+def read_checksums(root: str | Path) -> dict[str, str]:
+    """``root/SHA256SUMS`` (the format ``sha256sum`` writes) as {file name: hex digest}."""
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"root must be a folder path (str or Path), got {type(root).__name__}")
+    sums = Path(root) / "SHA256SUMS"
     if not sums.is_file():
         raise DataIntegrityError(f"checksum list {sums} is missing")
     table = {}
-    for line in sums.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            table[name.strip().lstrip("*")] = digest
+    for number, line in enumerate(sums.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2 or re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]) is None:
+            raise DataIntegrityError(f"{sums} line {number} is not '<64 hex digits>  <file "
+                                     f"name>': {line!r}")
+        table[parts[1].strip().lstrip("*")] = parts[0].lower()
     return table
 
 
 def verified_path(file_name: str, root: str | Path | None = None) -> Path:
-    """The path of a bundled file, after checking its SHA-256 against ``SHA256SUMS``."""
+    """The path of a bundled file, after checking its SHA-256 against ``SHA256SUMS``.
+
+    file_name: a file in the data folder, e.g. ``"mnist_subset.npz"``; root: that folder
+    (default ``aelib.paths.data_dir()``).
+    """
+    if not isinstance(file_name, str) or not file_name or Path(file_name).name != file_name:
+        raise ValueError(f"file_name must be the plain name of a file in the data folder, "
+                         f"got {file_name!r}")
+    if root is not None and not isinstance(root, (str, Path)):
+        raise TypeError(f"root must be a folder path (str or Path) or None, "
+                        f"got {type(root).__name__}")
     root = Path(root) if root is not None else data_dir()
     path = root / file_name
     if not path.is_file():

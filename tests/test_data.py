@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -61,6 +64,45 @@ def test_environment_variable_moves_the_data_folder(data_root, monkeypatch):
     (data_root / "mnist_subset.npz").unlink()
     with pytest.raises(FileNotFoundError, match=str(data_root)):
         data.load_dataset("mnist_subset")
+
+
+def test_data_dir_is_beside_the_package_unless_the_variable_moves_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("AELIB_DATA_DIR", raising=False)
+    assert data.data_dir() == Path(data.__file__).resolve().parents[1] / "data"
+    monkeypatch.setenv("AELIB_DATA_DIR", str(tmp_path))
+    assert data.data_dir() == tmp_path
+
+
+def test_read_checksums_parses_sha256sum_lines(data_root):
+    digest = hashlib.sha256((data_root / "mnist_subset.npz").read_bytes()).hexdigest()
+    (data_root / "SHA256SUMS").write_text(f"{digest.upper()}  mnist_subset.npz\n\n"
+                                          f"{'0' * 64} *binary-mode.bin\n")
+    assert data.read_checksums(str(data_root)) == {"mnist_subset.npz": digest,
+                                                   "binary-mode.bin": "0" * 64}
+    assert data.verified_path("mnist_subset.npz", data_root) == data_root / "mnist_subset.npz"
+
+
+@pytest.mark.parametrize("line", ["mnist_subset.npz", "abc123  mnist_subset.npz",
+                                  f"{'g' * 64}  mnist_subset.npz"])
+def test_read_checksums_refuses_a_malformed_line_by_number(data_root, line):
+    (data_root / "SHA256SUMS").write_text(f"{'0' * 64}  other.bin\n{line}\n")
+    with pytest.raises(data.DataIntegrityError, match="SHA256SUMS line 2 is not"):
+        data.read_checksums(data_root)
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), [
+    (lambda root: data.read_checksums(5), TypeError, "root must be a folder path"),
+    (lambda root: data.verified_path("../mnist_subset.npz", root), ValueError,
+     "file_name must be the plain name"),
+    (lambda root: data.verified_path("", root), ValueError, "file_name must be the plain name"),
+    (lambda root: data.verified_path(b"mnist_subset.npz", root), ValueError,
+     "file_name must be the plain name"),
+    (lambda root: data.verified_path("mnist_subset.npz", 3.5), TypeError,
+     "root must be a folder path"),
+])
+def test_checksum_helpers_refuse_bad_arguments_by_name(data_root, call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call(data_root)
 
 
 def test_unknown_name_lists_the_known_ones():

@@ -213,6 +213,15 @@ def test_read_idx_rejects_damaged_files_by_name(tmp_path, kind, message):
     assert "broken-idx3-ubyte" in str(info.value)
 
 
+def test_sha256_of_reads_the_file_in_chunks(tmp_path):
+    body = bytes(range(256)) * 9000  # over 2 MiB: more than one 1 MiB chunk
+    (tmp_path / "blob").write_bytes(body)
+    assert dl.sha256_of(tmp_path / "blob") == hashlib.sha256(body).hexdigest()
+    assert dl.sha256_of(str(tmp_path / "blob")) == hashlib.sha256(body).hexdigest()
+    with pytest.raises(FileNotFoundError, match="missing"):
+        dl.sha256_of(tmp_path / "missing")
+
+
 def test_read_idx_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_idx(tmp_path / "nothing.gz")
