@@ -107,3 +107,13 @@ def check_same_length(a: Any, b: Any, name_a: str, name_b: str) -> None:
     if len(a) != len(b):
         raise ValueError(f"{name_a} and {name_b} must have the same length, "
                          f"got {len(a)} and {len(b)}")
+
+
+def check_extent(extent: object) -> tuple[float, float, float, float]:
+    """(x_min, x_max, y_min, y_max) as floats, with x_min < x_max and y_min < y_max."""
+    if not isinstance(extent, (tuple, list, np.ndarray)) or len(extent) != 4:
+        raise ValueError(f"extent must be (x_min, x_max, y_min, y_max), got {extent!r}")
+    x_min, x_max, y_min, y_max = (check_float(v, f"extent[{i}]") for i, v in enumerate(extent))
+    if x_max <= x_min or y_max <= y_min:
+        raise ValueError(f"extent must have x_min < x_max and y_min < y_max, got {extent!r}")
+    return x_min, x_max, y_min, y_max

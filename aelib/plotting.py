@@ -33,7 +33,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from aelib._checks import check_array, check_float, check_int
+from aelib._checks import check_array, check_extent, check_float, check_int
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -326,20 +326,11 @@ def latent_grid(extent: tuple[float, float, float, float], rows: int,
     and row r has z₂ = linspace(y_max, y_min, rows)[r]: the top row is y_max, as on a map.
     Decode ``latent_grid(...).reshape(-1, 2)`` and reshape the images to (rows, cols, h, w).
     """
-    x_min, x_max, y_min, y_max = _check_extent(extent)
+    x_min, x_max, y_min, y_max = check_extent(extent)
     rows = check_int(rows, "rows", minimum=1)
     cols = check_int(cols, "cols", minimum=1)
     z1, z2 = np.meshgrid(np.linspace(x_min, x_max, cols), np.linspace(y_max, y_min, rows))
     return np.stack([z1, z2], axis=-1)
-
-
-def _check_extent(extent: object) -> tuple[float, float, float, float]:
-    if not isinstance(extent, (tuple, list, np.ndarray)) or len(extent) != 4:
-        raise ValueError(f"extent must be (x_min, x_max, y_min, y_max), got {extent!r}")
-    x_min, x_max, y_min, y_max = (check_float(v, f"extent[{i}]") for i, v in enumerate(extent))
-    if x_max <= x_min or y_max <= y_min:
-        raise ValueError(f"extent must have x_min < x_max and y_min < y_max, got {extent!r}")
-    return x_min, x_max, y_min, y_max
 
 
 def plot_image_grid(images: np.ndarray, *, title: str,
@@ -370,7 +361,7 @@ def plot_image_grid(images: np.ndarray, *, title: str,
         ax.imshow(mosaic, cmap=cmap, vmin=low, vmax=high, interpolation="nearest",
                   extent=(-0.5, cols - 0.5, rows - 0.5, -0.5), aspect=height / width)
     else:
-        x_min, x_max, y_min, y_max = _check_extent(extent)
+        x_min, x_max, y_min, y_max = check_extent(extent)
         dx = (x_max - x_min) / (cols - 1) if cols > 1 else x_max - x_min
         dy = (y_max - y_min) / (rows - 1) if rows > 1 else y_max - y_min
         ax.imshow(mosaic, cmap=cmap, vmin=low, vmax=high, interpolation="nearest",
@@ -642,7 +633,7 @@ def plot_code_distance_map(distances: np.ndarray, extent: tuple[float, float, fl
     """
     _check_ax(ax)
     distances = check_array(distances, "distances", ndim=2)
-    x_min, x_max, y_min, y_max = _check_extent(extent)
+    x_min, x_max, y_min, y_max = check_extent(extent)
     _check_text(title, "title")
     _check_text(colour_label, "colour_label")
     rows, cols = distances.shape

@@ -39,7 +39,7 @@ from IPython.display import display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from aelib import data, dimensionality, evaluation, likelihood, plotting
-from aelib._checks import check_array, check_float, check_int
+from aelib._checks import check_array, check_extent, check_float, check_int
 from aelib.models import LatentModel
 
 __all__ = [
@@ -564,7 +564,7 @@ def latent_map(codes: np.ndarray, labels: np.ndarray, *, title: str,
     ``extent`` defaults to ``code_extent(codes)``. The result is the background that
     ``render_map`` marks the current point on.
     """
-    extent = code_extent(codes) if extent is None else plotting._check_extent(extent)
+    extent = code_extent(codes) if extent is None else check_extent(extent)
     dpi = check_int(dpi, "dpi", minimum=10, maximum=600)
     fig, axes = plotting.panels(1, width=width, height=height)
     ax = axes[0]
