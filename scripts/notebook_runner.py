@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -218,7 +220,12 @@ def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int 
         raise ValueError(f"passes must be >= 1, got {passes}")
     nb = nbformat.read(path, as_version=4)
     injected = None if parameters is None else inject_parameters(nb, parameters)
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
+    # The kernel talks to this process over Unix sockets in a private folder, not TCP ports:
+    # nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print.
+    sockets = tempfile.TemporaryDirectory(prefix="aelib-kernel-")
+    manager = KernelManager(kernel_name="python3", transport="ipc",
+                            ip=str(Path(sockets.name) / "kernel"))
+    client = NotebookClient(nb, km=manager, timeout=cell_timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     kernel_env = {**os.environ, **(env or {})}
     result = Result(path, nb, 0.0)
@@ -226,7 +233,8 @@ def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int 
     run_pass, index = 1, None
     sampler: MemorySampler | None = None
     try:
-        with client.setup_kernel(env=kernel_env):
+        # cleanup_kc: nbclient leaves a kernel manager it was handed running unless told.
+        with sockets, client.setup_kernel(env=kernel_env, cleanup_kc=True):
             pid = _kernel_pid(client)
             if measure_memory and pid is not None:
                 sampler = MemorySampler(pid).__enter__()

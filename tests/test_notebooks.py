@@ -22,6 +22,7 @@ import os
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,6 +202,28 @@ def test_kernels_started_by_the_tests_cannot_reach_the_network(tmp_path):
     assert [ln for ln in lines if ln] == [f"{label} NetworkAccessError" for label in
                                           ("connect", "connect_ex", "create_connection",
                                            "ipv6", "lookup", "udp")]
+
+
+WHO_AM_I = """\
+import os
+from ipykernel.kernelapp import IPKernelApp
+app = IPKernelApp.instance()
+print(os.getpid(), app.transport, os.path.dirname(app.ip))
+"""
+
+
+@pytest.mark.notebook
+def test_kernels_use_private_unix_sockets_and_are_shut_down(tmp_path):
+    path = tmp_path / "who.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WHO_AM_I)]), path)
+    result = execute(path, env=kernel_env(tmp_path / "cache"), cell_timeout=60)
+    pid, transport, folder = result.notebook.cells[0].outputs[0]["text"].split()
+    assert transport == "ipc"  # no TCP port opened, so nothing listens on the network
+    assert Path(folder).name.startswith("aelib-kernel-") and not Path(folder).exists()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), f"kernel {pid} outlived execute()"
 
 
 # --------------------------------------------------------------------------- executions
