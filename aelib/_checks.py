@@ -8,11 +8,15 @@ value so that checks read as assignments: ``x = check_tensor(x, "x", ndim=2)``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import torch
+
+#: A SHA-256 digest as ``sha256sum`` prints it: 64 lower-case hexadecimal digits.
+SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
 def _describe(value: Any) -> str:

@@ -14,14 +14,13 @@ coordinates are known, for the manifold notebook.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from aelib._checks import check_choice, check_float, check_int
+from aelib._checks import SHA256_PATTERN, check_choice, check_float, check_int
 from aelib.paths import data_dir
 
 DATASETS = ("mnist_subset", "digits", "mnist", "fashion_mnist")
@@ -124,7 +123,7 @@ def read_checksums(root: str | Path) -> dict[str, str]:
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
-        if len(parts) != 2 or re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]) is None:
+        if len(parts) != 2 or SHA256_PATTERN.fullmatch(parts[0].lower()) is None:
             raise DataIntegrityError(f"{sums} line {number} is not '<64 hex digits>  <file "
                                      f"name>': {line!r}")
         table[parts[1].strip().lstrip("*")] = parts[0].lower()

@@ -22,7 +22,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import re
 import urllib.error
 import urllib.request
 import zlib
@@ -33,7 +32,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from aelib._checks import check_choice, check_float, check_int
+from aelib._checks import SHA256_PATTERN, check_choice, check_float, check_int
 from aelib._files import atomic_write
 from aelib.paths import data_dir
 
@@ -63,7 +62,6 @@ SPLIT_FILES: dict[str, tuple[str, str]] = {
 }
 
 _CHUNK = 1 << 16
-_SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 _OFFLINE_HINT = ("If you are offline, use the 5,000-image subset that ships with the "
                  "repository: aelib.data.load_dataset(\"mnist_subset\").")
 
@@ -73,7 +71,7 @@ def _check_sha256(value: Any, name: str) -> str:
         raise TypeError(f"{name} must be a string of 64 hexadecimal digits, got "
                         f"{type(value).__name__} {value!r}")
     lowered = value.strip().lower()
-    if not _SHA256_PATTERN.fullmatch(lowered):
+    if not SHA256_PATTERN.fullmatch(lowered):
         raise ValueError(f"{name} must be 64 hexadecimal digits, got {value!r}")
     return lowered
 
@@ -120,7 +118,7 @@ class RemoteFile:
         if not isinstance(self.filename, str) or not self.filename \
                 or "/" in self.filename or "\\" in self.filename or self.filename in (".", ".."):
             raise ValueError(f"filename must be a plain file name, got {self.filename!r}")
-        if not isinstance(self.sha256, str) or not _SHA256_PATTERN.fullmatch(self.sha256):
+        if not isinstance(self.sha256, str) or not SHA256_PATTERN.fullmatch(self.sha256):
             raise ValueError(f"sha256 of {self.filename} must be 64 lower-case hexadecimal "
                              f"digits, got {self.sha256!r}")
         if self.size is not None:
