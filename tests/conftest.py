@@ -33,6 +33,13 @@ def data_root(tmp_path: Path) -> Path:
     return target
 
 
+def guarded_pythonpath(*extra: Path) -> str:
+    """A PYTHONPATH whose first entry installs the loopback-only guard in a child Python
+    (tests/netguard/sitecustomize.py), then ``extra``, then the inherited PYTHONPATH."""
+    return os.pathsep.join(filter(None, [str(NETGUARD_DIR), *map(str, extra),
+                                         os.environ.get("PYTHONPATH")]))
+
+
 def require_chromium() -> str:
     """Debian's chromium for the browser tests: skipped where it is missing, failed instead when
     AELIB_REQUIRE_BROWSER=1 (CI), so a missing browser cannot pass unnoticed."""

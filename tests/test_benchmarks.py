@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import NETGUARD_DIR, ROOT
+from conftest import ROOT, guarded_pythonpath
 
 pytestmark = pytest.mark.benchmark
 
@@ -16,8 +16,7 @@ SCRIPT = ROOT / "benchmarks" / "bench_training.py"
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(NETGUARD_DIR), str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": guarded_pythonpath(ROOT)}
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
 

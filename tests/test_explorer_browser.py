@@ -9,12 +9,11 @@ recorded, and there must be none.
 
 from __future__ import annotations
 
-import os
 import time
 
 import explorer_app as app
 import pytest
-from conftest import NETGUARD_DIR, require_chromium
+from conftest import guarded_pythonpath, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.timeout(600)]
 
@@ -55,8 +54,7 @@ def test_explorer_app_in_chromium(chromium, model_cache, tmp_path):
     from playwright.sync_api import sync_playwright
 
     env = {"AELIB_FAST": "1", "AELIB_CACHE_DIR": str(model_cache),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(NETGUARD_DIR),
-                                                       os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": guarded_pythonpath()}
     started = time.monotonic()
     server = app.start(env=env, log=tmp_path / "voila.log", timeout=60)
     pids: list[int] = []

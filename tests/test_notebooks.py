@@ -18,7 +18,6 @@ A failure names the notebook, the run, the pass and the cell.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NETGUARD_DIR, netguard
+from conftest import guarded_pythonpath, netguard
 from notebook_runner import NotebookFailed, Result, execute, notebooks, parameter_names
 
 NOTEBOOKS = notebooks()
@@ -168,8 +167,7 @@ def kernel_env(cache: Path) -> dict[str, str]:
         "AELIB_FAST": "1",
         "AELIB_CACHE_DIR": str(cache),
         "MPLBACKEND": INLINE_BACKEND,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(NETGUARD_DIR),
-                                                    os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": guarded_pythonpath(),
     }
 
 
