@@ -137,6 +137,24 @@ def test_split_is_stratified_disjoint_and_complete(fraction):
     assert np.bincount(labels[test]).tolist() == [round(500 * fraction)] * 10
 
 
+def test_split_order_is_shuffled_so_the_first_images_are_not_all_one_class():
+    train, test = data.load_dataset("mnist_subset").split(0.2, seed=0)
+    assert len(np.unique(test.labels[:20])) >= 5 and len(np.unique(train.labels[:20])) >= 5
+
+
+def test_binarized_images_are_coin_flips_with_the_grey_level_as_probability():
+    grey = data.load_dataset("mnist_subset")
+    binary = grey.binarized(seed=0)
+    assert set(np.unique(binary.images)) == {0, 255}
+    assert np.array_equal(binary.labels, grey.labels) and "binarised" in binary.name
+    assert np.array_equal(binary.images, grey.binarized(seed=0).images)
+    assert not np.array_equal(binary.images, grey.binarized(seed=1).images)
+    assert (binary.images[grey.images == 0] == 0).all()
+    assert (binary.images[grey.images == 255] == 255).all()
+    p = grey.images / 255.0
+    assert abs((binary.images / 255.0).mean() - p.mean()) < 0.002
+
+
 def test_split_repeats_with_a_seed_and_changes_with_another():
     labels = np.repeat(np.arange(3), 20)
     a = data.stratified_split(labels, 0.25, seed=0)[1]
