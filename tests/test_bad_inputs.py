@@ -37,8 +37,17 @@ from aelib.dimensionality import (
     uniform_cube,
 )
 from aelib.download import ChecksumError, DownloadError, download, fetch, read_idx
-from aelib.evaluation import elbo, knn_accuracy, trustworthiness
-from aelib.exercises import check
+from aelib.evaluation import (
+    aggregate_posterior_log_density,
+    digit_classifier,
+    effective_sample_size,
+    elbo,
+    grid_log_likelihood,
+    importance_log_likelihood,
+    knn_accuracy,
+    trustworthiness,
+)
+from aelib.exercises import Exercise, claim
 from aelib.likelihood import bernoulli_nll, categorical_nll, gaussian_nll
 from aelib.manifold import embed, geodesic_distances, interpolate, knn_graph
 from aelib.models import ModelConfig, build_model, reparameterize
@@ -170,6 +179,8 @@ CASES: list[Bad] = [
                                                                 split="train"),
         ChecksumError, r"train-images-idx3-ubyte\.gz is damaged or not the expected file",
         setup=fake_download),
+    Bad("binarized-negative-seed", lambda s: load_dataset("digits").binarized(seed=-1),
+        ValueError, r"seed must be >= 0, got -1"),
     Bad("stratified_split-float-labels", lambda s: stratified_split(np.ones(10) * 0.5),
         ValueError, r"labels must be a non-empty 1-D integer array, got dtype float64"),
     Bad("stratified_split-empty-labels", lambda s: stratified_split(np.array([], dtype=int)),
@@ -315,6 +326,24 @@ CASES: list[Bad] = [
     Bad("History.from_dict-unknown-field", lambda s: History.from_dict({"loss": [1.0]}),
         ValueError, r"unknown History fields \['loss'\]"),
     # ---- evaluation
+    Bad("importance-prior-weight-above-1",
+        lambda s: importance_log_likelihood(VAE, X, k=3, prior_weight=1.5),
+        ValueError, r"prior_weight must be <= 1\.0, got 1\.5"),
+    Bad("importance-zero-scale", lambda s: importance_log_likelihood(VAE, X, k=3, scale=0.0),
+        ValueError, r"scale must be > 0\.0, got 0\.0"),
+    Bad("grid-three-latent-dimensions",
+        lambda s: grid_log_likelihood(build_model(VAE_CONFIG.replace(latent_dim=3)), X),
+        ValueError, r"latent space of 1 or 2 dimensions .* latent_dim = 3"),
+    Bad("grid-step-above-limit", lambda s: grid_log_likelihood(VAE, X, limit=1.0, step=2.0),
+        ValueError, r"step must be <= 1\.0, got 2\.0"),
+    Bad("effective_sample_size-1d", lambda s: effective_sample_size(torch.zeros(5)),
+        ValueError, r"log_weights must have 2 dimensions"),
+    Bad("aggregate-posterior-wrong-width",
+        lambda s: aggregate_posterior_log_density(VAE, X, torch.zeros(4, 3)),
+        ValueError, r"z must have latent_dim = 2 columns, got shape \(4, 3\)"),
+    Bad("digit_classifier-lengths-differ",
+        lambda s: digit_classifier(np.zeros((4, 3)), np.zeros(5, dtype=int)),
+        ValueError, r"x and labels must have the same length, got 4 and 5"),
     Bad("elbo-of-an-autoencoder", lambda s: elbo(AE, X),
         TypeError, r"vae must be an aelib VAE, got Autoencoder"),
     Bad("knn_accuracy-too-many-labels-per-class",
@@ -399,8 +428,12 @@ CASES: list[Bad] = [
         ValueError, r"seed must be <= 4294967295"),
     Bad("configure_threads-zero", lambda s: configure_threads(0),
         ValueError, r"max_threads must be >= 1, got 0"),
-    Bad("check-negative-tolerance", lambda s: check("q1", 1.0, 1.0, rtol=-1.0),
+    Bad("exercise-negative-tolerance", lambda s: Exercise("q1", 1.0, rtol=-1.0),
         ValueError, r"rtol must be a finite number >= 0"),
+    Bad("exercise-expected-none", lambda s: Exercise("q1", None),
+        ValueError, r"q1: expected must be the right answer, not None"),
+    Bad("claim-empty-statement", lambda s: claim(True, ""),
+        TypeError, r"statement must be a non-empty string"),
     Bad("show_images-flat-non-square", lambda s: show_images(np.zeros((2, 10))),
         ValueError, r"images of shape \(2, 10\) is flat but 10 is not a square number"),
     Bad("plot_curves-empty-title",
