@@ -10,10 +10,17 @@ import sklearn.manifold
 import torch
 
 from aelib.evaluation import (
+    _pairwise_log_likelihood,
+    aggregate_posterior_log_density,
+    digit_classifier,
+    effective_sample_size,
     elbo,
     encode_dataset,
+    grid_log_joint,
+    grid_log_likelihood,
     importance_log_likelihood,
     knn_accuracy,
+    log_importance_weights,
     reconstruction_error,
     trustworthiness,
 )
@@ -231,3 +238,96 @@ def test_model_functions_refuse_bad_models_and_counts():
         encode_dataset(ae, x, batch_size=0)
     with pytest.raises(ValueError, match="batch_size"):
         reconstruction_error(ae, x, batch_size=0)
+
+
+# --------------------------------------------------------------------------- proposals, grid
+
+
+def test_the_grid_integral_is_the_exact_log_likelihood(lg):
+    x = lg.sample(20, seed=5)
+    torch.testing.assert_close(grid_log_likelihood(lg.vae, x, limit=7.0, step=0.05,
+                                                   batch_size=7), lg.exact_log_px(x))
+    codes, log_joint = grid_log_joint(lg.vae, x[:2], limit=7.0, step=0.05)
+    assert codes.shape == (len(torch.arange(-7, 7.025, 0.05)) ** 2, LATENT)
+    posterior_mean = torch.softmax(log_joint, dim=1) @ codes             # (2, LATENT)
+    torch.testing.assert_close(posterior_mean, lg.vae.encode(x[:2])[0], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("prior_weight,scale", [(1.0, 1.0), (0.3, 1.0), (0.0, 2.0)])
+def test_every_proposal_converges_to_log_px(lg, prior_weight, scale):
+    lg.set_proposal()
+    x = lg.sample(10, seed=6)
+    estimate = importance_log_likelihood(lg.vae, x, k=20_000, prior_weight=prior_weight,
+                                         scale=scale, seed=1)
+    torch.testing.assert_close(estimate, lg.exact_log_px(x), atol=0.05, rtol=0)
+
+
+def test_prior_draws_are_shared_by_all_images(lg):
+    x = lg.sample(3, seed=7)
+    both = log_importance_weights(lg.vae, x, k=50, prior_weight=1.0, seed=2)
+    alone = log_importance_weights(lg.vae, x[1:2], k=50, prior_weight=1.0, seed=2)
+    assert both.shape == (3, 50)
+    torch.testing.assert_close(both[1:2], alone)
+    # With prior draws the weight is p(x | z) itself.
+    z = torch.randn((50, LATENT), generator=torch.Generator().manual_seed(2), dtype=F64)
+    expected = -lg.vae.reconstruction_nll(x[1:2].expand(50, D), z)
+    torch.testing.assert_close(alone[0], expected)
+
+
+def test_with_the_exact_posterior_every_weight_is_p_x(lg):
+    lg.set_proposal()
+    x = lg.sample(4, seed=8)
+    log_w = log_importance_weights(lg.vae, x, k=30)
+    torch.testing.assert_close(log_w, lg.exact_log_px(x)[:, None].expand(4, 30))
+    torch.testing.assert_close(effective_sample_size(log_w), torch.full((4,), 30.0, dtype=F64))
+
+
+def test_effective_sample_size_counts_the_weights_that_matter():
+    log_w = torch.log(torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 0.0],
+                                    [1.0, 1.0, 0.0, 0.0]]))
+    torch.testing.assert_close(effective_sample_size(log_w), torch.tensor([4.0, 1.0, 2.0]))
+
+
+def test_the_aggregate_posterior_of_the_exact_posterior_is_the_prior(lg):
+    lg.set_proposal()
+    x = lg.sample(20_000, seed=9)
+    z = torch.tensor([[0.0, 0.0], [0.5, -0.5], [-1.0, 0.3]], dtype=F64)
+    log_prior = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(dim=1)
+    torch.testing.assert_close(aggregate_posterior_log_density(lg.vae, x, z), log_prior,
+                               atol=0.03, rtol=0)
+
+
+def test_the_aggregate_posterior_is_a_mixture_of_the_encoder_gaussians():
+    vae, x = small_model(), images(2)
+    z = torch.randn(5, LATENT, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        mu, logvar = vae.encode(x)
+    components = torch.distributions.Normal(mu[:, None], (0.5 * logvar).exp()[:, None])
+    expected = components.log_prob(z[None]).sum(dim=2).exp().mean(dim=0).log()    # (5,)
+    torch.testing.assert_close(aggregate_posterior_log_density(vae, x, z), expected)
+
+
+@pytest.mark.parametrize("likelihood,sigma", [("bernoulli", 1.0), ("gaussian", 0.3),
+                                              ("gaussian", "learned")])
+def test_the_pairwise_likelihood_matches_the_models_own(likelihood, sigma):
+    cfg = ModelConfig(kind="vae", input_dim=D, hidden=(7,), latent_dim=LATENT,
+                      likelihood=likelihood, sigma=sigma)
+    vae, x = build_model(cfg, seed=1), images(4)
+    if sigma == "learned":
+        with torch.no_grad():
+            vae.raw_sigma.uniform_(-1, 1)
+    z = torch.randn(3, LATENT, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        table = _pairwise_log_likelihood(vae, x, z)                       # (4, 3)
+        for j in range(3):
+            expected = -vae.reconstruction_nll(x, z[j].expand(4, LATENT))
+            torch.testing.assert_close(table[:, j], expected, rtol=1e-5, atol=1e-4)
+
+
+def test_the_digit_classifier_learns_separable_classes():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 0.1, (30, 4)), rng.normal(1, 0.1, (30, 4))])
+    labels = np.repeat([0, 1], 30)
+    classifier = digit_classifier(x, labels)
+    assert classifier.score(x, labels) == 1.0
+    assert classifier.predict_proba(x[:1]).shape == (1, 2)
