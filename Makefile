@@ -12,7 +12,7 @@ CONSTRAINTS := requirements/constraints.txt
 NPM_STAMP := site/node_modules/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help env run run-fast test unit lint lab strip clean
+.PHONY: help env run run-fast seeds test unit lint lab strip clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides 
 
 run-fast: $(STAMP) $(NPM_STAMP)  ## the same in fast mode (smaller data, fewer epochs)
 	$(BIN)/python scripts/run_notebooks.py --fast
+
+seeds: $(STAMP)  ## full mode with SEED 0, 1 and 2: every claim the notebooks assert must hold
+	$(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS) --seeds 0 1 2
 
 test: $(STAMP) $(NPM_STAMP)  ## the whole test suite (notebooks in fast mode) and the linter
 	$(BIN)/python -m pytest

@@ -11,7 +11,9 @@ would change.
 The rules, applied to each cell in order (the first that matches wins):
 
 1. A cell tagged ``slides-skip`` is skipped; one tagged ``slides-notes`` becomes speaker notes.
-   These tags are how an author opts a cell out of the rules below.
+   These tags are how an author opts a cell out of the rules below. The checks and the
+   solutions of "Check yourself" (tags ``exercise-checks`` and ``solution``) are skipped too:
+   a deck shows the exercise, not its answer.
 2. The first cell (the notebook's title and goals) starts a slide.
 3. The cell tagged ``parameters`` and the set-up cells (code cells whose first line of code,
    after comments and ``%``/``!`` magics, is an ``import`` or ``from`` statement) are
@@ -35,6 +37,8 @@ from aelib._files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_TAG = "slides-skip"
+#: Cells a deck never shows: the answers of the exercises.
+ANSWER_TAGS = ("exercise-checks", "solution")
 NOTES_TAG = "slides-notes"
 LONG_CODE_LINES = 30
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
@@ -59,7 +63,7 @@ def rule_slide_type(cell: nbformat.NotebookNode, index: int, code_shown: bool) -
         raise ValueError(f"index must be a non-negative int, got {index!r}")
     tags = cell.get("metadata", {}).get("tags", [])
     source = cell.get("source", "")
-    if SKIP_TAG in tags:
+    if SKIP_TAG in tags or any(tag in tags for tag in ANSWER_TAGS):
         return "skip"
     if NOTES_TAG in tags:
         return "notes"

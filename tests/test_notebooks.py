@@ -76,8 +76,55 @@ def test_notebook_follows_the_collection_conventions(path):
     assert 'os.environ.get("AELIB_FAST")' in params, f"{path.name}: FAST must read AELIB_FAST"
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "Check yourself" in text, f"{path.name}: no 'Check yourself' section"
-    assert HANGUL.search(nb.cells[-1].source), \
-        f"{path.name}: the last cell should be the English–Korean glossary"
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown" and re.match(r"## References", last.source), \
+        f"{path.name}: the last cell must be '## References'"
+    assert len(re.findall(r"^[-*] ", last.source, re.M)) >= 2, \
+        f"{path.name}: References should list the papers behind the claims, a line each"
+    glossary = nb.cells[-2]
+    assert glossary.cell_type == "markdown" and HANGUL.search(glossary.source) \
+        and "|" in glossary.source, \
+        f"{path.name}: the cell before References should be the English–Korean glossary"
+
+
+# A duration typed into the prose goes stale: run times are measured by `make run`, which
+# writes them into the executed copy's "**Run time:**" line and onto the index card.
+TYPED_DURATION = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:s|sec|secs|seconds?|min|minutes?)\b")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_run_time_is_typed_by_hand(path):
+    nb = nbformat.read(path, as_version=4)
+    assert re.search(r"^\*\*Run time:\*\*", nb.cells[0].source, re.M), \
+        f"{path.name}: the first cell needs a '**Run time:**' line for make run to fill in"
+    typed = [(i, m.group()) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+             for m in TYPED_DURATION.finditer(c.source)]
+    assert not typed, f"{path.name}: durations typed into markdown (cell, text): {typed}"
+
+
+def exercise_cells(nb: nbformat.NotebookNode) -> list[tuple[int, int]]:
+    """(exercise cell, solution cell) index pairs, from the cells' tags."""
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    return [(i, i + 1) for i, t in enumerate(tags) if "exercise" in t]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercises_are_left_open_with_a_collapsed_solution_after_each(path):
+    nb = nbformat.read(path, as_version=4)
+    pairs = exercise_cells(nb)
+    assert 2 <= len(pairs) <= 4, f"{path.name}: needs two to four exercises, has {len(pairs)}"
+    solutions = {i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", [])}
+    assert solutions == {s for _, s in pairs}, \
+        f"{path.name}: every exercise cell needs a solution cell right after it, and only then"
+    for exercise, solution in pairs:
+        ex, sol = nb.cells[exercise], nb.cells[solution]
+        assert ex.cell_type == sol.cell_type == "code"
+        assert re.search(r"^\w+\s*=\s*None\b", ex.source, re.M), \
+            f"{path.name} cell {exercise}: the learner's answer must start as None"
+        assert ".check(" in ex.source and ".check(" in sol.source and "solution=True" in \
+            sol.source, f"{path.name} cells {exercise}-{solution}: check the answer in both"
+        assert sol.metadata.get("jupyter", {}).get("source_hidden"), \
+            f"{path.name} cell {solution}: the solution cell must be collapsed"
 
 
 # --------------------------------------------------------------------------- offline guard
@@ -357,6 +404,23 @@ def test_notebook_prints_the_same_numbers_in_a_second_fresh_run(path, runs_root)
     a, b = text_outputs(first.first_pass), text_outputs(second.notebook)
     assert a, f"{path.name} printed nothing to compare"
     assert a == b, f"{path.name} is not deterministic under SEED: {first_difference(a, b)}"
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(RUN_TIMEOUT_SECONDS)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_open_exercises_do_not_pass_and_every_solution_does(path, runs_root):
+    """Run A's first pass: the learner's cells say "not answered yet" (their answer is None,
+    and a check cannot pass with it); the solution cells after them pass their check."""
+    nb = require(run(path, "A", runs_root), "run A (Run All twice in one kernel)").first_pass
+    for exercise, solution in exercise_cells(nb):
+        said = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                       for o in nb.cells[exercise].outputs)
+        assert "not answered yet" in said, \
+            f"{path.name} cell {exercise}: an open exercise showed {said!r}"
+        solved = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                         for o in nb.cells[solution].outputs)
+        assert "✓" in solved, f"{path.name} cell {solution}: the solution showed {solved!r}"
 
 
 @pytest.mark.notebook

@@ -190,3 +190,16 @@ def test_slides_typeset_and_advance_on_the_right_arrow(site: Path, offline_page)
     page.wait_for_function(f"({CURRENT_SLIDE}) === 1", timeout=5_000)
     assert page.locator(".reveal .slides .MathJax_CHTML").count() > 0
     assert page.blocked == []
+
+
+def test_make_run_writes_the_measured_run_time_into_the_executed_copy():
+    from run_notebooks import stamp_run_time
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "# 09 · A title\n\n**Run time:** measured by `make run`.\n\nMore text.")])
+    stamp_run_time(nb, 41.4, fast=False)
+    assert "**Run time:** 41 s in full mode on the machine that built this copy" \
+        in nb.cells[0].source
+    assert nb.cells[0].source.endswith("\n\nMore text.")
+    stamp_run_time(nb, 12.0, fast=True)
+    assert "12 s in fast mode" in nb.cells[0].source and "41 s" not in nb.cells[0].source

@@ -19,6 +19,8 @@ def _example() -> nbformat.NotebookNode:
     params.metadata["tags"] = ["parameters"]
     opted_out = new_markdown_cell("A remark for readers only.")
     opted_out.metadata["tags"] = [tag_slides.SKIP_TAG]
+    solution = new_code_cell("answer_1 = 2\nexercise_1.check(answer_1, solution=True)")
+    solution.metadata["tags"] = ["solution"]
     return new_notebook(cells=[
         new_markdown_cell("# 09 · Title\n\nGoals."),
         params,
@@ -30,6 +32,7 @@ def _example() -> nbformat.NotebookNode:
         new_markdown_cell("### A detail"),
         new_code_cell("\n".join(f"y{i} = {i}" for i in range(tag_slides.LONG_CODE_LINES + 1))),
         opted_out,
+        solution,
     ])
 
 
@@ -41,7 +44,7 @@ def test_rules_give_the_documented_slide_types():
     nb = _example()
     assert tag_slides.tag_notebook(nb) == len(nb.cells)
     assert _types(nb) == ["slide", "skip", "skip", "slide", "-", "-", "subslide", "subslide",
-                          "skip", "skip"]
+                          "skip", "skip", "skip"]
 
 
 def test_tagging_twice_changes_nothing():
