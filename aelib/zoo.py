@@ -3,9 +3,13 @@
 Notebook 05 trains an autoencoder and a VAE that differ only in ``kind``: the same
 architecture, seed, data and 2-D latent space. Notebook 06 explores the same two models, and
 ``train_or_load``'s cache means it loads them instead of training them again. Both notebooks
-call ``train_pair`` with the same split, so they get the same cache entries.
+take their data from ``pair_data``, so they get the same cache entries.
 
-    train, test = data.load_dataset("mnist_subset").split(test_fraction=0.2, seed=SEED)
+The pair is trained on binarised images (``ImageDataset.binarized``): for them a Bernoulli
+decoder's -log p(x | z) is a true negative log-likelihood, so the VAE's ELBO and log p(x) are
+log-likelihoods of the data in nats.
+
+    train, test = zoo.pair_data(DATASET, seed=SEED)
     pair = zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=FAST, seed=SEED)
     ae, vae = pair["ae"].model, pair["vae"].model
 """
@@ -18,6 +22,7 @@ from pathlib import Path
 import torch
 
 from aelib._checks import check_int
+from aelib.data import ImageDataset, load_dataset
 from aelib.models import LatentModel, ModelConfig
 from aelib.training import History, train_or_load
 
@@ -26,6 +31,10 @@ PAIR_HIDDEN: tuple[int, ...] = (256, 64)
 #: Size of the shared latent space: two, so that it can be drawn and explored with sliders.
 PAIR_LATENT_DIM = 2
 KINDS = ("ae", "vae")
+#: The one fixed binarisation of the data the pair sees, whatever the split's seed.
+BINARIZE_SEED = 0
+#: Share of the images held out for testing.
+TEST_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,13 @@ class Trained:
 
     model: LatentModel
     history: History
+
+
+def pair_data(name: str = "mnist_subset", *,
+              seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
+    """(train, test): the data set ``name``, binarised with ``BINARIZE_SEED``, split with
+    ``seed``; the images the pair is trained and measured on."""
+    return load_dataset(name).binarized(seed=BINARIZE_SEED).split(TEST_FRACTION, seed=seed)
 
 
 def pair_configs(input_dim: int = 784, *, latent_dim: int = PAIR_LATENT_DIM,

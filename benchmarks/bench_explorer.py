@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import explorer_app as app  # noqa: E402
 
 import aelib  # noqa: E402
-from aelib import data, widgets, zoo  # noqa: E402
+from aelib import widgets, zoo  # noqa: E402
 
 SERVER_TARGET_P95_MS = 15.0
 BROWSER_TARGET_MEDIAN_MS = 150.0
@@ -49,7 +49,7 @@ def _percentiles(seconds: list[float]) -> tuple[float, float, float]:
 def server_side(*, fast: bool, updates: int, seed: int = 0) -> dict[str, tuple[float, ...]]:
     """p50, p95 and max (ms) of decode + PNG per model and of a full explorer update."""
     aelib.configure_threads()          # as the notebook's kernel does
-    train, test = data.load_dataset("mnist_subset").split(test_fraction=0.2, seed=seed)
+    train, test = zoo.pair_data("mnist_subset", seed=seed)
     pair = zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=fast, seed=seed)
     models = {"AE": pair["ae"].model, "VAE": pair["vae"].model}
     explorer = widgets.latent_widget(models, test)

@@ -27,10 +27,10 @@ def chromium() -> str:
 def model_cache(tmp_path_factory):
     """A private cache holding the fast-mode AE/VAE pair, trained here once (so that the
     page load measures the app, not the training)."""
-    from aelib import data, zoo
+    from aelib import zoo
 
     cache = tmp_path_factory.mktemp("cache")
-    train, test = data.load_dataset("mnist_subset").split(test_fraction=0.2, seed=0)
+    train, test = zoo.pair_data("mnist_subset", seed=0)
     zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=True, seed=0, cache_dir=cache)
     return cache
 

@@ -48,3 +48,16 @@ def test_train_pair_trains_once_then_loads(tmp_path):
         for a, b in zip(first[kind].model.state_dict().values(),
                         again[kind].model.state_dict().values(), strict=True):
             assert torch.equal(a, b)
+
+
+def test_pair_data_is_one_fixed_binarisation_split_by_the_seed():
+    import numpy as np
+
+    train, test = zoo.pair_data("digits", seed=1)
+    assert set(np.unique(train.images)) == {0, 255} and len(train) + len(test) == 1797
+    again_train, again_test = zoo.pair_data("digits", seed=1)
+    assert np.array_equal(train.images, again_train.images)
+    other_train, other_test = zoo.pair_data("digits", seed=2)
+    # Another split of the same binarised images: every test image is one of the first's.
+    first = {image.tobytes() for image in np.concatenate([train.images, test.images])}
+    assert {image.tobytes() for image in other_test.images} <= first
