@@ -42,16 +42,17 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-RUN_TIME_LINE = re.compile(r"^\*\*Run time:\*\*.*$", re.M)
+#: The paragraph of the first cell that starts "**Run time:**", up to the next blank line.
+RUN_TIME_PARAGRAPH = re.compile(r"^\*\*Run time:\*\*.*?(?=\n[ \t]*\n|\Z)", re.M | re.S)
 
 
 def stamp_run_time(nb: nbformat.NotebookNode, seconds: float, fast: bool) -> None:
-    """Replace the first cell's "**Run time:**" line with the time this run measured."""
+    """Replace the first cell's "**Run time:**" paragraph with the time this run measured."""
     mode = "fast mode (AELIB_FAST=1)" if fast else "full mode"
     line = (f"**Run time:** {seconds:.0f} s in {mode} on the machine that built this copy, "
             "kernel start included (measured by `make run`).")
     first = nb.cells[0]
-    first.source = RUN_TIME_LINE.sub(lambda _: line, first.source, count=1)
+    first.source = RUN_TIME_PARAGRAPH.sub(lambda _: line, first.source, count=1)
 
 
 def run_seeds(selected: list[Path], seeds: list[int], env: dict[str, str], out: Path) -> int:

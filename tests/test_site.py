@@ -196,10 +196,11 @@ def test_make_run_writes_the_measured_run_time_into_the_executed_copy():
     from run_notebooks import stamp_run_time
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "# 09 · A title\n\n**Run time:** measured by `make run`.\n\nMore text.")])
+        "# 09 · A title\n\n**Run time:** measured by `make run`,\nwhich writes it here.\n\n"
+        "More text.")])
     stamp_run_time(nb, 41.4, fast=False)
     assert "**Run time:** 41 s in full mode on the machine that built this copy" \
         in nb.cells[0].source
-    assert nb.cells[0].source.endswith("\n\nMore text.")
+    assert nb.cells[0].source.endswith("(measured by `make run`).\n\nMore text.")
     stamp_run_time(nb, 12.0, fast=True)
     assert "12 s in fast mode" in nb.cells[0].source and "41 s" not in nb.cells[0].source
