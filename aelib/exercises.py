@@ -140,4 +140,4 @@ def claim(condition: Any, statement: str, *, strict: bool = True) -> None:
     if strict:
         raise ClaimError(f"the text says: {statement}; the numbers above say otherwise")
     print(f"Note: with these settings this does not hold: {statement}. (The text describes "
-          "the default settings: full mode on the bundled MNIST subset.)")
+          "the notebook's default settings in full mode.)")
