@@ -30,6 +30,8 @@ from aelib._checks import check_array, check_float, check_int, check_same_length
 from aelib.models import VAE, LatentModel, gaussian_kl, reparameterize
 
 LOG_2PI = math.log(2.0 * math.pi)
+#: Codes of a latent grid decoded at a time.
+GRID_CHUNK = 4096
 
 
 @contextlib.contextmanager
@@ -215,6 +217,18 @@ def latent_grid_codes(*, limit: float = 5.0, step: float = 0.025,
     return ticks[:, None] if dim == 1 else torch.cartesian_prod(ticks, ticks)
 
 
+def _grid(vae: Any, x: Any, limit: float,
+          step: float) -> tuple[VAE, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Checked (vae, x, codes (m, d), log p(z) at the codes (m,)) for the grid functions."""
+    vae = _check_model(vae, "vae", vae=True)
+    x = vae.check_input(x)
+    if vae.config.latent_dim > 2:
+        raise ValueError(f"vae must have a latent space of 1 or 2 dimensions for a grid, "
+                         f"got latent_dim = {vae.config.latent_dim}")
+    codes = latent_grid_codes(limit=limit, step=step, dim=vae.config.latent_dim).to(x.dtype)
+    return vae, x, codes, -0.5 * (codes.pow(2) + LOG_2PI).sum(dim=1)
+
+
 def grid_log_joint(vae: VAE, x: torch.Tensor, *, limit: float = 5.0,
                    step: float = 0.025) -> tuple[torch.Tensor, torch.Tensor]:
     """(codes (m, d), log p(x, z) = log p(x | z) + log p(z) at each code: (n, m)).
@@ -223,37 +237,30 @@ def grid_log_joint(vae: VAE, x: torch.Tensor, *, limit: float = 5.0,
     p(z | x) on the grid (up to the grid's resolution). Memory grows as n * m: keep ``x``
     small and use ``grid_log_likelihood`` for many images.
     """
-    vae = _check_model(vae, "vae", vae=True)
-    x = vae.check_input(x)
-    if vae.config.latent_dim > 2:
-        raise ValueError(f"vae must have a latent space of 1 or 2 dimensions for a grid, "
-                         f"got latent_dim = {vae.config.latent_dim}")
-    codes = latent_grid_codes(limit=limit, step=step, dim=vae.config.latent_dim).to(x.dtype)
-    log_prior = -0.5 * (codes.pow(2) + LOG_2PI).sum(dim=1)             # (m,)
+    vae, x, codes, log_prior = _grid(vae, x, limit, step)
     with _evaluating(vae):
-        log_lik = torch.cat([_pairwise_log_likelihood(vae, x, codes[i:i + 8192])
-                             for i in range(0, len(codes), 8192)], dim=1)
+        log_lik = torch.cat([_pairwise_log_likelihood(vae, x, codes[i:i + GRID_CHUNK])
+                             for i in range(0, len(codes), GRID_CHUNK)], dim=1)
     return codes, log_lik + log_prior
 
 
 def grid_log_likelihood(vae: VAE, x: torch.Tensor, *, limit: float = 5.0,
-                        step: float = 0.025, batch_size: int = 100) -> torch.Tensor:
+                        step: float = 0.025) -> torch.Tensor:
     """log p(x) = log of the integral of p(x | z) p(z), summed on a grid of codes: (n,).
 
     Deterministic numerical integration, affordable only in one or two latent dimensions:
     there it is the reference the Monte Carlo estimates are judged by. The grid must be fine
     enough for the narrowest posterior and wide enough for the prior (halving ``step`` and
-    growing ``limit`` should not change the result).
+    growing ``limit`` should not change the result). Each code is decoded once for all images.
     """
-    vae = _check_model(vae, "vae", vae=True)
-    x = vae.check_input(x)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    parts = []
-    for batch in _batches(x, batch_size):
-        codes, log_joint = grid_log_joint(vae, batch, limit=limit, step=step)
-        cell = codes.shape[1] * math.log(step)                          # log of a cell's volume
-        parts.append(torch.logsumexp(log_joint, dim=1) + cell)
-    return torch.cat(parts)
+    vae, x, codes, log_prior = _grid(vae, x, limit, step)
+    total = torch.full((len(x),), -math.inf, dtype=x.dtype)
+    with _evaluating(vae):
+        for i in range(0, len(codes), GRID_CHUNK):
+            log_joint = (_pairwise_log_likelihood(vae, x, codes[i:i + GRID_CHUNK])
+                         + log_prior[i:i + GRID_CHUNK])                 # (n, chunk)
+            total = torch.logaddexp(total, torch.logsumexp(log_joint, dim=1))
+    return total + codes.shape[1] * math.log(step)                     # times a cell's volume
 
 
 def aggregate_posterior_log_density(vae: VAE, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -245,8 +245,8 @@ def test_model_functions_refuse_bad_models_and_counts():
 
 def test_the_grid_integral_is_the_exact_log_likelihood(lg):
     x = lg.sample(20, seed=5)
-    torch.testing.assert_close(grid_log_likelihood(lg.vae, x, limit=7.0, step=0.05,
-                                                   batch_size=7), lg.exact_log_px(x))
+    torch.testing.assert_close(grid_log_likelihood(lg.vae, x, limit=7.0, step=0.05),
+                               lg.exact_log_px(x))
     codes, log_joint = grid_log_joint(lg.vae, x[:2], limit=7.0, step=0.05)
     assert codes.shape == (len(torch.arange(-7, 7.025, 0.05)) ** 2, LATENT)
     posterior_mean = torch.softmax(log_joint, dim=1) @ codes             # (2, LATENT)
