@@ -82,8 +82,10 @@ def train_pair(train_x: torch.Tensor, val_x: torch.Tensor | None = None, *, fast
                progress: bool = False) -> dict[str, Trained]:
     """{"ae": Trained, "vae": Trained}, trained on ``train_x`` (n, input_dim) in [0, 1].
 
-    Both start from the same seed, see the same batches in the same order and use the same
-    recipe (``pair_recipe``); each is trained once and then loaded from the cache
+    Both start from the same seed, on the same data, with the same recipe (``pair_recipe``).
+    The VAE draws its noise from the random stream that also shuffles the batches, so after
+    the first epoch its batches come in another order. Each is trained once and then loaded
+    from the cache
     (``aelib.training.train_or_load``; ``cache_dir`` defaults to ``build/cache``).
     """
     if not isinstance(train_x, torch.Tensor) or train_x.ndim != 2:
