@@ -95,8 +95,14 @@ TYPED_DURATION = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:s|sec|secs|seconds?|min|min
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_no_run_time_is_typed_by_hand(path):
     nb = nbformat.read(path, as_version=4)
-    assert re.search(r"^\*\*Run time:\*\*", nb.cells[0].source, re.M), \
+    paragraph = re.search(r"^\*\*Run time:\*\*.*?(?=\n[ \t]*\n|\Z)", nb.cells[0].source,
+                          re.M | re.S)
+    assert paragraph, \
         f"{path.name}: the first cell needs a '**Run time:**' line for make run to fill in"
+    # make run replaces that whole paragraph with the measured time: anything else said in it
+    # would vanish from the executed copy, so it must be one sentence.
+    assert len(re.findall(r"[.;](?:\s|$)", paragraph.group())) == 1, \
+        f"{path.name}: keep the '**Run time:**' paragraph to one sentence; put notes in the next"
     typed = [(i, m.group()) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
              for m in TYPED_DURATION.finditer(c.source)]
     assert not typed, f"{path.name}: durations typed into markdown (cell, text): {typed}"
