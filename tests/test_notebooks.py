@@ -29,6 +29,7 @@ import nbformat
 import pytest
 from conftest import guarded_pythonpath, netguard
 from notebook_runner import NotebookFailed, Result, execute, notebooks, parameter_names
+from run_notebooks import RUN_TIME_PARAGRAPH
 
 NOTEBOOKS = notebooks()
 IDS = [p.stem for p in NOTEBOOKS]
@@ -95,8 +96,7 @@ TYPED_DURATION = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:s|sec|secs|seconds?|min|min
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_no_run_time_is_typed_by_hand(path):
     nb = nbformat.read(path, as_version=4)
-    paragraph = re.search(r"^\*\*Run time:\*\*.*?(?=\n[ \t]*\n|\Z)", nb.cells[0].source,
-                          re.M | re.S)
+    paragraph = RUN_TIME_PARAGRAPH.search(nb.cells[0].source)   # what make run replaces
     assert paragraph, \
         f"{path.name}: the first cell needs a '**Run time:**' line for make run to fill in"
     # make run replaces that whole paragraph with the measured time: anything else said in it
