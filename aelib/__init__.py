@@ -2,12 +2,16 @@
 
 Modules, from the bottom up (each imports only those listed before it):
 
-- ``data``, ``download``: the bundled MNIST subset, toy manifolds, full data sets for users online
+- ``paths``, ``runtime``: where data and cached models live; seeding and threads
+- ``download``, ``data``: full data sets for users online; the bundled MNIST subset, toy manifolds
 - ``likelihood``, ``dimensionality``: the mathematics of notebooks 01 and 02
-- ``manifold``, ``models``: manifold learning helpers; encoders, decoders, AE and VAE
+- ``exercises``, ``models``, ``manifold``: the notebooks' checks; encoders, decoders, AE and VAE;
+  manifold learning
 - ``training``, ``evaluation``, ``zoo``: fitting with a cache of trained models; measuring
   them; the AE/VAE pair that notebooks 05 and 06 share
-- ``plotting``, ``widgets``: the only modules that import matplotlib or ipywidgets
+- ``plotting``, ``views``, ``widgets``: figures (matplotlib), the explorers' pictures as PNG
+  bytes (matplotlib, Pillow) and the widgets around them (ipywidgets): the only modules that
+  import those libraries, so everything below runs headless
 
 Import what you need by name, for example ``from aelib import data, likelihood``.
 """

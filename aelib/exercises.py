@@ -1,27 +1,24 @@
 """Checks that keep a notebook honest: the learner's exercises and the text's own claims.
 
-**Exercises.** Each "Check yourself" item is an ``Exercise`` that knows its expected answer.
-The learner's cell starts with ``answer = None``; ``exercise.check(answer)`` then says "not
-answered yet" without stopping Run All, names the exercise and gives a hint when the answer is
-wrong, and confirms a right one. The collapsed solution cell after it calls
-``exercise.check(answer, solution=True)``, which raises ``ExerciseError`` unless the answer is
-right, so running the notebook proves every exercise solvable.
+**Exercises.** ``exercise.check(answer)`` says "not answered yet" for ``answer = None`` without
+stopping Run All, gives a hint for a wrong answer and confirms a right one. The collapsed
+solution cell calls ``exercise.check(answer, solution=True)``, which raises ``ExerciseError``
+unless the answer is right: running the notebook proves every exercise solvable.
 
-**Claims.** ``claim(condition, statement, strict=...)`` backs a sentence of the notebook's prose
-with the number it talks about. With ``strict=True`` (the settings the text describes) a false
-claim stops the notebook with ``ClaimError``; with ``strict=False`` (a learner's own settings:
-another seed, data set or fast mode) it prints a note instead, so experimenting never breaks
-Run All.
+**Claims.** ``claim(condition, statement, strict=...)`` backs a sentence of the text with its
+number. A false claim raises ``ClaimError`` when ``strict`` (the settings the text describes),
+else prints a note (a learner's own settings), so experimenting never breaks Run All.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from aelib._checks import instance, real, validate, validate_fields
 
 
 class ExerciseError(AssertionError):
@@ -62,40 +59,28 @@ def _matches(answer: Any, expected: Any, rtol: float, atol: float) -> bool:
     return given.shape == wanted.shape and bool(np.allclose(given, wanted, rtol=rtol, atol=atol))
 
 
-def _key(answer: Any) -> Any:
-    return answer.strip().lower() if isinstance(answer, str) else answer
+def _text(value: Any, name: str, _: Any = None) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{name} must be a non-empty string, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise and its expected answer.
+    """One exercise and its expected answer."""
 
-    name: how messages refer to it, e.g. "Exercise 2".
-    expected: a number, an array, a string (compared ignoring case and surrounding spaces) or
-        a bool. Compute it from the notebook's objects in a different way from the solution,
-        so that the check tests something.
-    hint: shown with a wrong answer.
-    rtol, atol: tolerances for numbers and arrays.
-    accept: other answers that count as right (e.g. the Korean word).
-    hints: specific hints for specific wrong answers, e.g. the options of a multiple choice.
-    """
-
-    name: str
+    name: str            # how messages refer to it, e.g. "Exercise 2"
+    # A number, an array, a string (case and surrounding spaces ignored) or a bool, computed
+    # from the notebook's objects in another way than the solution, so that it tests something.
     expected: Any
-    hint: str = ""
-    rtol: float = 1e-6
+    hint: str = ""       # shown with a wrong answer
+    rtol: float = 1e-6   # tolerances for numbers and arrays
     atol: float = 0.0
-    accept: Collection[Any] = ()
-    hints: Mapping[Any, str] = field(default_factory=dict)
+    accept: Collection[Any] = ()          # other right answers (e.g. the Korean word)
+    hints: Mapping[Any, str] = field(default_factory=dict)  # hints for given wrong answers
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise TypeError(f"name must be a non-empty string, got {self.name!r}")
-        for label in ("rtol", "atol"):
-            value = getattr(self, label)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
+        validate_fields(self, name=_text, rtol=real(0.0), atol=real(0.0))
         if self.expected is None:
             raise ValueError(f"{self.name}: expected must be the right answer, not None")
 
@@ -109,32 +94,24 @@ class Exercise:
                  for option in (self.expected, *self.accept)):
             verdict = Verdict(self.name, "correct", f"✓ {self.name}: correct")
         else:
-            hint = self.hints.get(_key(answer), self.hint) if _hashable(answer) else self.hint
-            verdict = Verdict(self.name, "wrong",
-                              f"✗ {self.name}: {answer!r} is not right yet. {hint}".strip())
+            verdict = Verdict(self.name, "wrong", f"✗ {self.name}: {answer!r} is not right yet. "
+                              f"{self._hint(answer)}".strip())
         if solution and not verdict:
             raise ExerciseError(f"the solution of {self.name} does not pass: {verdict.message}")
         return verdict
 
+    def _hint(self, answer: Any) -> str:
+        try:
+            return self.hints.get(answer.strip().lower() if isinstance(answer, str) else answer,
+                                  self.hint)
+        except TypeError:  # an unhashable answer, such as a list, gets the general hint
+            return self.hint
 
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
-
+@validate(statement=_text, strict=instance(bool, "True or False"))
 def claim(condition: Any, statement: str, *, strict: bool = True) -> None:
-    """Back ``statement`` (a sentence of the text, in words) with ``condition``.
-
-    True: nothing happens. False: ``ClaimError`` when ``strict``, else a printed note that the
-    text describes other settings. ``condition`` may be a bool or a one-element array.
-    """
-    if not isinstance(statement, str) or not statement:
-        raise TypeError(f"statement must be a non-empty string, got {statement!r}")
-    if not isinstance(strict, bool):
-        raise TypeError(f"strict must be True or False, got {strict!r}")
+    """Back ``statement``, a sentence of the text, with ``condition`` (a bool or an array);
+    if false: ``ClaimError`` when ``strict``, else a note that the text meant other settings."""
     if bool(np.asarray(condition).all()):
         return
     if strict:

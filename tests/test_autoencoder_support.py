@@ -110,22 +110,3 @@ def test_plot_code_distance_map_into_given_axes_without_extras():
                                           colour_label="d", ax=axes[1])
     assert out is fig and axes[1].get_legend() is None
     plt.close(fig)
-
-
-def test_plot_code_distance_map_bad_inputs():
-    good = np.zeros((3, 4))
-    with pytest.raises(ValueError, match="distances"):
-        plotting.plot_code_distance_map(np.zeros(12), (0, 1, 0, 1), title="t", colour_label="d")
-    with pytest.raises(ValueError, match="extent"):
-        plotting.plot_code_distance_map(good, (1, 0, 0, 1), title="t", colour_label="d")
-    with pytest.raises(ValueError, match="title"):
-        plotting.plot_code_distance_map(good, (0, 1, 0, 1), title=" ", colour_label="d")
-    with pytest.raises(ValueError, match="codes"):
-        plotting.plot_code_distance_map(good, (0, 1, 0, 1), title="t", colour_label="d",
-                                        codes=np.zeros((5, 3)))
-    with pytest.raises(ValueError, match="marks"):
-        plotting.plot_code_distance_map(good, (0, 1, 0, 1), title="t", colour_label="d",
-                                        marks={"m": np.zeros(2)})
-    with pytest.raises(TypeError, match="ax"):
-        plotting.plot_code_distance_map(good, (0, 1, 0, 1), title="t", colour_label="d",
-                                        ax="axes")

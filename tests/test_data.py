@@ -178,7 +178,7 @@ def test_split_rejects_fractions_outside_the_open_interval(fraction):
 def test_split_rejects_bad_labels():
     with pytest.raises(ValueError, match="labels"):
         data.stratified_split(np.array([0.5, 1.5]), 0.5)
-    with pytest.raises(ValueError, match="at least 2 per class"):
+    with pytest.raises(ValueError, match="has 1 sample, need at least 2"):
         data.stratified_split(np.array([0, 0, 1]), 0.5)
     with pytest.raises(TypeError, match="seed"):
         data.stratified_split(np.array([0, 0, 1, 1]), 0.5, seed=1.5)

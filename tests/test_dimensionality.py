@@ -14,14 +14,15 @@ from aelib import dimensionality as dim
 # --------------------------------------------------------------------------- seeds
 
 
-def test_make_rng_accepts_a_seed_or_a_generator():
-    assert dim.make_rng(3).random() == np.random.default_rng(3).random()
-    generator = np.random.default_rng(1)
-    assert dim.make_rng(generator) is generator
-    with pytest.raises(ValueError, match="seed"):
-        dim.make_rng(-1)
-    with pytest.raises(TypeError, match="seed"):
-        dim.make_rng(1.5)
+def test_seeds_are_integers_that_seed_numpys_default_generator():
+    assert np.array_equal(dim.uniform_cube(3, 2, seed=3),
+                          np.random.default_rng(3).random((3, 2)))
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        dim.uniform_cube(3, 2, seed=-1)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        dim.sample_grid_points(3, 2, seed=1.5)
+    with pytest.raises(TypeError, match="seed must be an integer, got Generator"):
+        dim.ball_to_cube_ratio_mc(3, seed=np.random.default_rng(1))
 
 
 # --------------------------------------------------------------------------- the grid example

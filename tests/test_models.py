@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from torch import nn
 
 from aelib.likelihood import LOG_2PI, bernoulli_nll, gaussian_nll
 from aelib.models import (
@@ -81,7 +82,7 @@ def test_config_refuses_bad_values_by_name(changes, error, pattern):
 
 
 def test_from_dict_refuses_unknown_fields_and_non_mappings():
-    with pytest.raises(ValueError, match="unknown ModelConfig fields"):
+    with pytest.raises(ValueError, match="each key of values must be one of 'kind'"):
         ModelConfig.from_dict({"latent": 2})
     with pytest.raises(TypeError, match="values"):
         ModelConfig.from_dict([("kind", "ae")])
@@ -134,11 +135,7 @@ def test_mlp_layers_and_bad_sizes():
     net = mlp([5, 4, 3], "elu")
     assert [type(m).__name__ for m in net] == ["Linear", "ELU", "Linear"]
     assert net(torch.zeros(2, 5)).shape == (2, 3)
-    assert len(mlp([5, 3])) == 1
-    with pytest.raises(ValueError, match="sizes"):
-        mlp([5])
-    with pytest.raises(ValueError, match="activation"):
-        mlp([5, 3], "gelu")
+    assert len(mlp([5, 3])) == 1 and isinstance(mlp([5, 4, 3], "leaky_relu")[1], nn.LeakyReLU)
 
 
 # --------------------------------------------------------------------------- shapes and values
@@ -149,7 +146,7 @@ def test_shapes_of_every_method(kind):
     model, x = build_model(config(kind=kind), seed=0), images(5)
     z = model.embed(x)
     assert z.shape == (5, LATENT)
-    assert model.decode(z).shape == model.decoder_output(z).shape == (5, D)
+    assert model.decode(z).shape == model.decoder(z).shape == (5, D)
     assert model.reconstruct(x).shape == (5, D)
     assert model.reconstruction_nll(x, z).shape == (5,)
     if kind == "vae":
@@ -163,10 +160,10 @@ def test_shapes_of_every_method(kind):
 def test_decode_is_the_mean_of_the_likelihood():
     z = torch.randn(4, LATENT)
     bern = build_model(config(), seed=0)
-    torch.testing.assert_close(bern.decode(z), torch.sigmoid(bern.decoder_output(z)))
+    torch.testing.assert_close(bern.decode(z), torch.sigmoid(bern.decoder(z)))
     assert ((bern.decode(z) >= 0) & (bern.decode(z) <= 1)).all()
     gauss = build_model(config(likelihood="gaussian", sigma=0.5), seed=0)
-    torch.testing.assert_close(gauss.decode(z), gauss.decoder_output(z))
+    torch.testing.assert_close(gauss.decode(z), gauss.decoder(z))
 
 
 def test_sample_decodes_prior_draws_without_gradients():
@@ -207,15 +204,6 @@ def test_gaussian_kl_matches_a_monte_carlo_estimate():
     assert ((estimate - gaussian_kl(mu, logvar)).abs() < 4 * stderr).all()
 
 
-def test_gaussian_kl_refuses_bad_inputs():
-    with pytest.raises(ValueError, match="mu and logvar"):
-        gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 4))
-    with pytest.raises(ValueError, match="mu"):
-        gaussian_kl(torch.zeros(3), torch.zeros(3))
-    with pytest.raises(ValueError, match="logvar"):
-        gaussian_kl(torch.zeros(2, 3), torch.full((2, 3), math.nan))
-
-
 def test_reparameterize_draws_from_the_posterior_and_passes_gradients():
     mu = torch.tensor([[1.0, -2.0]], requires_grad=True)
     logvar = torch.tensor([[0.0, math.log(0.25)]], requires_grad=True)
@@ -227,12 +215,6 @@ def test_reparameterize_draws_from_the_posterior_and_passes_gradients():
     assert mu.grad is not None and logvar.grad is not None
     same = reparameterize(mu, logvar, torch.Generator().manual_seed(5))
     assert torch.equal(same, reparameterize(mu, logvar, torch.Generator().manual_seed(5)))
-    with pytest.raises(ValueError, match="mu and logvar"):
-        reparameterize(torch.zeros(2, 3), torch.zeros(2, 4))
-    with pytest.raises(ValueError, match="mu must not contain NaN"):
-        reparameterize(torch.full((2, 3), math.nan), torch.zeros(2, 3))
-    with pytest.raises(TypeError, match="logvar"):
-        reparameterize(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.int64))
 
 
 # --------------------------------------------------------------------------- losses
@@ -242,7 +224,7 @@ def test_ae_loss_is_the_mean_bernoulli_nll_and_has_no_kl():
     ae, x = build_model(config(kind="ae"), seed=0), images(6)
     terms = ae.loss(x)
     assert isinstance(terms, LossTerms) and terms.kl.item() == 0.0
-    expected = bernoulli_nll(x, ae.decoder_output(ae.encode(x))).mean()
+    expected = bernoulli_nll(x, ae.decoder(ae.encode(x))).mean()
     torch.testing.assert_close(terms.total, expected)
     torch.testing.assert_close(terms.reconstruction, expected)
 
@@ -277,79 +259,62 @@ def test_learned_sigma_starts_at_one_stays_above_its_floor_and_learns():
     assert (ae.sigma() >= 0.05).all()
     assert torch.isfinite(ae.loss(x).total)
     torch.testing.assert_close(ae.reconstruction_nll(x, ae.encode(x)),
-                               gaussian_nll(x, ae.decoder_output(ae.encode(x)), ae.sigma()))
+                               gaussian_nll(x, ae.decoder(ae.encode(x)), ae.sigma()))
 
 
 @pytest.mark.parametrize("changes", [{}, {"likelihood": "gaussian", "sigma": 0.3},
                                      {"likelihood": "gaussian", "sigma": "learned"}])
-def test_reconstruction_nll_is_the_likelihood_modules_nll(changes):
-    """The models compute the NLL with fused kernels; it must be aelib.likelihood's."""
+def test_reconstruction_nll_is_the_likelihood_written_out(changes):
+    """The models call aelib.likelihood's NLL (unchecked); its numbers, against the formulas."""
     model = build_model(config(**changes), seed=0).double()
     if model.raw_sigma is not None:
         with torch.no_grad():
             model.raw_sigma.copy_(torch.linspace(-3.0, 2.0, D))
     x = images(6).double()
     z = torch.randn(6, LATENT, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    output = model.decoder_output(z)
+    output = model.decoder(z)
     if model.config.likelihood == "bernoulli":
-        expected = bernoulli_nll(x, output)
+        p = torch.sigmoid(output)
+        expected = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(dim=1)
+        library = bernoulli_nll(x, output)
     else:
-        expected = gaussian_nll(x, output, model.sigma())
-    torch.testing.assert_close(model.reconstruction_nll(x, z), expected, atol=1e-10, rtol=1e-10)
+        sigma = torch.as_tensor(model.sigma(), dtype=torch.float64)
+        expected = (0.5 * torch.log(2 * math.pi * sigma**2)
+                    + (x - output) ** 2 / (2 * sigma**2)).sum(dim=1)
+        library = gaussian_nll(x, output, model.sigma())
+    nll = model.reconstruction_nll(x, z)
+    torch.testing.assert_close(nll, expected, atol=1e-10, rtol=1e-10)
+    assert torch.equal(nll, library)
+    terms = model.loss(x, generator=torch.Generator().manual_seed(1))
+    mu, logvar = model.encode(x)
+    z = reparameterize(mu, logvar, torch.Generator().manual_seed(1))
+    assert torch.equal(terms.reconstruction, model.reconstruction_nll(x, z).mean())
 
 
-def test_only_bernoulli_models_require_pixels_in_the_unit_interval():
+def test_gaussian_models_take_pixels_outside_the_unit_interval():
     x = images(3) * 4.0 - 2.0
-    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
-        build_model(config()).loss(x)
-    with pytest.raises(ValueError, match=r"target must lie in \[0, 1\]"):
-        build_model(config()).loss(images(3), target=x)
     assert torch.isfinite(build_model(config(likelihood="gaussian")).loss(x).total)
 
 
 def test_denoising_loss_scores_the_clean_target():
     ae = build_model(config(kind="ae"), seed=0)
     clean, noisy = images(4, seed=1), images(4, seed=2)
-    expected = bernoulli_nll(clean, ae.decoder_output(ae.encode(noisy))).mean()
+    expected = bernoulli_nll(clean, ae.decoder(ae.encode(noisy))).mean()
     torch.testing.assert_close(ae.loss(noisy, target=clean).total, expected)
 
 
-# --------------------------------------------------------------------------- bad inputs
+# --------------------------------------------------------------------------- no checks inside
 
 
-@pytest.mark.parametrize("kind", ["ae", "vae"])
-@pytest.mark.parametrize(("bad", "error", "pattern"), [
-    (torch.zeros(4, D + 1), ValueError, "x must have input_dim"),
-    (torch.full((4, D), math.nan), ValueError, "x must not contain NaN"),
-    (torch.zeros(4, D, dtype=torch.float64), TypeError, "x must have the model's dtype"),
-    (torch.zeros(4, D, dtype=torch.uint8), TypeError, "x must be a floating-point"),
-    (torch.zeros(D), ValueError, "x must have 2 dimensions"),
-    (torch.zeros(0, D), ValueError, "x must not be empty"),
-    ([[0.0] * D], TypeError, "x must be a torch.Tensor"),
-])
-def test_methods_refuse_bad_images_by_name(kind, bad, error, pattern):
-    model = build_model(config(kind=kind))
-    for method in (model.encode, model.embed, model.loss, model.reconstruct):
-        with pytest.raises(error, match=pattern):
-            method(bad)
-
-
-def test_methods_refuse_bad_codes_targets_and_counts():
-    vae = build_model(config())
-    with pytest.raises(ValueError, match="z must have latent_dim"):
-        vae.decode(torch.zeros(2, LATENT + 1))
-    with pytest.raises(ValueError, match="z must have latent_dim"):
-        vae.decoder_output(torch.zeros(2, 1))
-    with pytest.raises(ValueError, match="x and z"):
-        vae.reconstruction_nll(images(3), torch.zeros(2, LATENT))
-    with pytest.raises(ValueError, match="target must have the shape"):
-        vae.loss(images(3), target=images(2))
-    with pytest.raises(ValueError, match="target must not contain NaN"):
-        vae.loss(images(3), target=torch.full((3, D), math.nan))
-    with pytest.raises(ValueError, match="n must be >= 1"):
-        vae.sample(0)
+def test_methods_compute_without_checking_like_any_module():
+    """fit and the other entry points check the data once; the methods just compute."""
+    vae, x = build_model(config(), seed=0), images(3)
+    x[0, 0] = math.nan
+    terms = vae.loss(x, generator=torch.Generator().manual_seed(0))
+    assert math.isnan(terms.total.item())
+    assert torch.isfinite(vae.reconstruct(x)[1:]).all() and vae.sample(2).shape == (2, D)
     with pytest.raises(ValueError, match="sigma"):
-        vae.sigma()
+        vae.sigma()                       # a Bernoulli likelihood has no sigma
 
 
 def test_core_modules_import_without_plotting_libraries():

@@ -40,12 +40,8 @@ def test_panels_and_fig_to_png():
     assert fig.get_suptitle() == "Six panels"
     image = _decodes(plotting.fig_to_png(fig, dpi=50))
     assert image.ndim == 3 and image.shape[0] > 50
-    with pytest.raises(ValueError, match="ncols"):
+    with pytest.raises(ValueError, match="ncols must be >= 1, got 0"):
         plotting.panels(0)
-    with pytest.raises(ValueError, match="dpi"):
-        plotting.fig_to_png(plotting.panels(1)[0], dpi=1)
-    with pytest.raises(TypeError, match="fig"):
-        plotting.fig_to_png(b"not a figure")
 
 
 def test_plot_curves_labels_legend_and_options():
@@ -62,15 +58,10 @@ def test_plot_curves_labels_legend_and_options():
                                ylabel="y")
     assert len(fig.axes[0].lines) == 2
     plt.close(fig)
-    with pytest.raises(ValueError, match="curves"):
-        plotting.plot_curves({"a": [1, 2, 3]}, x=[1, 2], title="t", xlabel="x", ylabel="y")
-    with pytest.raises(ValueError, match="title"):
+    with pytest.raises(ValueError, match="title must not be empty"):
         plotting.plot_curves({"a": [1]}, title=" ", xlabel="x", ylabel="y")
-    with pytest.raises(ValueError, match="styles"):
-        plotting.plot_curves({"a": [1]}, styles={"b": "o"}, title="t", xlabel="x", ylabel="y")
-    with pytest.raises(ValueError, match="x"):
-        plotting.plot_curves({"a": [1, 2]}, x=[0, 1], logx=True, title="t", xlabel="x",
-                             ylabel="y")
+    with pytest.raises(ValueError, match="ylabel must not be empty"):
+        plotting.plot_curves({"a": [1]}, title="t", xlabel="x", ylabel="")
 
 
 def test_curves_drawn_into_given_axes_share_one_figure():
@@ -82,8 +73,6 @@ def test_curves_drawn_into_given_axes_share_one_figure():
     _labelled(axes[0], "left", "x", "y")
     _labelled(axes[1], "right", "v", "density")
     plt.close(fig)
-    with pytest.raises(TypeError, match="ax"):
-        plotting.plot_curves({"a": [1]}, title="t", xlabel="x", ylabel="y", ax="left")
 
 
 def test_plot_histograms():
@@ -95,10 +84,6 @@ def test_plot_histograms():
     _labelled(ax, "Distances", "distance", "density")
     assert ax.get_legend() is not None and len(ax.patches) == 2
     plt.close(fig)
-    with pytest.raises(ValueError, match="bins"):
-        plotting.plot_histograms({"a": [1.0]}, bins=0, title="t", xlabel="x")
-    with pytest.raises(ValueError, match="value_range"):
-        plotting.plot_histograms({"a": [1.0]}, value_range=(2.0, 1.0), title="t", xlabel="x")
 
 
 def test_show_images_flat_or_square_with_one_grey_scale():
@@ -114,10 +99,10 @@ def test_show_images_flat_or_square_with_one_grey_scale():
     fig = plotting.show_images(np.zeros((2, 5, 3), dtype=np.uint8), title="uint8")
     assert fig.axes[0].images[0].get_clim() == (0.0, 255.0)
     plt.close(fig)
-    with pytest.raises(ValueError, match="images"):
-        plotting.show_images(np.zeros((3, 10)))  # 10 is not a square number
-    with pytest.raises(ValueError, match="titles"):
-        plotting.show_images(np.zeros((3, 4)), titles=["a"])
+    with pytest.raises(ValueError, match="10 is not a square number"):
+        plotting.show_images(np.zeros((3, 10)))
+    with pytest.raises(ValueError, match="images must have 2 or 3 dimensions"):
+        plotting.show_images(np.zeros(10))
 
 
 def test_plot_codes_colours_by_label_with_a_legend():
@@ -131,10 +116,6 @@ def test_plot_codes_colours_by_label_with_a_legend():
     fig = plotting.plot_codes(codes, rng.integers(0, 30, 200), title="Many classes")
     assert len(fig.axes) == 2  # a colour bar instead of a 30-entry legend
     plt.close(fig)
-    with pytest.raises(ValueError, match="codes"):
-        plotting.plot_codes(rng.normal(size=(10, 3)), np.zeros(10, dtype=int))
-    with pytest.raises(ValueError, match="labels"):
-        plotting.plot_codes(codes, labels[:5])
 
 
 def test_latent_grid_orders_rows_from_the_top():
@@ -142,9 +123,7 @@ def test_latent_grid_orders_rows_from_the_top():
     assert grid.shape == (3, 5, 2)
     assert np.allclose(grid[0, :, 0], np.linspace(-2, 2, 5))
     assert np.allclose(grid[:, 0, 1], [1, 0, -1])  # top row is y_max
-    with pytest.raises(ValueError, match="rows"):
-        plotting.latent_grid((-2, 2, -1, 1), rows=0, cols=5)
-    with pytest.raises(ValueError, match="extent"):
+    with pytest.raises(ValueError, match="extent must have x_min < x_max"):
         plotting.latent_grid((2, -2, -1, 1), rows=2, cols=2)
 
 
@@ -161,10 +140,6 @@ def test_plot_image_grid_with_and_without_latent_extent():
     fig = plotting.plot_image_grid(tiles.reshape(4, 6, 784), title="Mosaic")
     _labelled(fig.axes[0], "Mosaic", "column", "row")
     plt.close(fig)
-    with pytest.raises(ValueError, match="extent"):
-        plotting.plot_image_grid(tiles, title="t", extent=(0, 1, 0))
-    with pytest.raises(ValueError, match="images"):
-        plotting.plot_image_grid(np.zeros((4, 28, 28, 1, 1)), title="t")
 
 
 def test_plot_regression_band():
@@ -176,10 +151,6 @@ def test_plot_regression_band():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "data" in labels and "true mean" in labels and "μ(x) ± 2σ(x)" in labels
     plt.close(fig)
-    with pytest.raises(ValueError, match="sigma"):
-        plotting.plot_regression_band(x, x, x, x, -np.ones(30), title="t")
-    with pytest.raises(ValueError, match="y"):
-        plotting.plot_regression_band(x, x[:5], x, x, x, title="t")
 
 
 def test_plot_gaussian_likelihood_states_the_nll():
@@ -191,8 +162,6 @@ def test_plot_gaussian_likelihood_states_the_nll():
     assert ax.get_xlim() == (-4.0, 4.0)
     _labelled(ax, None, "y", "density p(y)")
     plt.close(fig)
-    with pytest.raises(ValueError, match="sigma"):
-        plotting.plot_gaussian_likelihood(data, 0.0, 0.0)
 
 
 def test_plot_occupied_cells_in_one_and_two_dimensions():
@@ -204,10 +173,6 @@ def test_plot_occupied_cells_in_one_and_two_dimensions():
     fig = plotting.plot_occupied_cells(np.array([[1, 2], [3, 4]]), n_values=5)
     _labelled(fig.axes[0], "2 points, d = 2: 2 of 25 cells occupied", "x₁", "x₂")
     plt.close(fig)
-    with pytest.raises(ValueError, match="points"):
-        plotting.plot_occupied_cells(np.ones((3, 3), dtype=int))
-    with pytest.raises(ValueError, match="points"):
-        plotting.plot_occupied_cells(np.array([[11]]))
 
 
 def test_plot_points_3d_colours_points_and_draws_lines():
@@ -225,14 +190,6 @@ def test_plot_points_3d_colours_points_and_draws_lines():
     plotting.plot_points_3d(points, values, title="A", colour_label="t", ax=axes[1])
     assert axes[1].get_title() == "A"
     plt.close(fig)
-    with pytest.raises(ValueError, match="points must have shape"):
-        plotting.plot_points_3d(points[:, :2], values, title="t", colour_label="c")
-    with pytest.raises(ValueError, match="values must have one entry per point"):
-        plotting.plot_points_3d(points, values[:3], title="t", colour_label="c")
-    fig, axes = plotting.panels(1)
-    with pytest.raises(ValueError, match="3-D Axes"):
-        plotting.plot_points_3d(points, values, title="t", colour_label="c", ax=axes[0])
-    plt.close(fig)
 
 
 def test_plot_embedding_has_a_colour_bar_unless_asked_not_to():
@@ -244,10 +201,6 @@ def test_plot_embedding_has_a_colour_bar_unless_asked_not_to():
     fig = plotting.plot_embedding(codes, values, title="Map", colour_label="x", colourbar=False)
     assert len(fig.axes) == 1
     plt.close(fig)
-    with pytest.raises(ValueError, match="codes must have shape"):
-        plotting.plot_embedding(np.zeros((3, 3)), np.zeros(3), title="t", colour_label="c")
-    with pytest.raises(ValueError, match="title must not be empty"):
-        plotting.plot_embedding(codes, values, title=" ", colour_label="c")
 
 
 def test_plot_image_rows_labels_each_row():
@@ -257,7 +210,5 @@ def test_plot_image_rows_labels_each_row():
     assert fig.axes[0].get_ylabel() == "pixels" and fig.axes[4].get_ylabel() == "latent"
     assert fig.axes[0].images[0].get_clim() == (0.0, 1.0)
     assert _decodes(plotting.fig_to_png(fig)).ndim == 3
-    with pytest.raises(ValueError, match="same number of images"):
-        plotting.plot_image_rows({"a": np.zeros((3, 4, 4)), "b": np.zeros((2, 4, 4))}, title="t")
-    with pytest.raises(ValueError, match="rows must be a non-empty dict"):
-        plotting.plot_image_rows({}, title="t")
+    with pytest.raises(ValueError, match=r"rows\['b'\] of shape \(2, 10\) is flat but 10"):
+        plotting.plot_image_rows({"a": np.zeros((2, 4, 4)), "b": np.zeros((2, 10))}, title="t")

@@ -1,4 +1,4 @@
-"""aelib.runtime, aelib._files and the notebook runner: seeds, threads, safe files, failures."""
+"""aelib.runtime, aelib.paths and the notebook runner: seeds, threads, safe files, failures."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from notebook_runner import NotebookFailed, execute, strip_outputs
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import aelib
-from aelib._files import atomic_write
+from aelib.paths import atomic_write
+from scripts.notebook_runner import NotebookFailed, execute, inject_parameters
 
 
 def test_seed_everything_repeats_every_generator():
@@ -78,12 +78,35 @@ def test_a_failing_notebook_is_reported_by_name_and_cell(tmp_path):
         execute(path, cell_timeout=30)
 
 
-def test_strip_outputs_clears_what_execution_adds():
-    cell = nbformat.v4.new_code_cell("1", execution_count=3,
-                                     outputs=[nbformat.v4.new_output("stream", text="1")])
-    cell.metadata["execution"] = {"iopub.status.busy": "now"}
-    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {}})
-    assert strip_outputs(nb)
-    assert nb.cells[0].outputs == [] and nb.cells[0].execution_count is None
-    assert "widgets" not in nb.metadata and "execution" not in nb.cells[0].metadata
-    assert not strip_outputs(nb)
+def _with_parameters(*cells: str) -> nbformat.NotebookNode:
+    params = nbformat.v4.new_code_cell("SEED = 1\nDATASET = 'mnist'",
+                                       metadata={"tags": ["parameters"]})
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# title"), params,
+                                           *map(nbformat.v4.new_code_cell, cells)])
+
+
+def test_parameters_are_injected_after_the_parameters_cell():
+    nb, index = inject_parameters(_with_parameters("x = 1"), {"SEED": 0, "DATASET": "digits"})
+    assert index == 2 and nb.cells[index].metadata.tags == ["injected-parameters"]
+    assert 'SEED = 0\nDATASET = "digits"' in nb.cells[index].source
+    assert [c.source for c in nb.cells[index + 1:]] == ["x = 1"]
+
+
+def test_a_parameter_the_notebook_lacks_and_a_notebook_without_parameters_are_refused(tmp_path):
+    path = tmp_path / "07_params.ipynb"
+    nbformat.write(_with_parameters("x = 1"), path)
+    with pytest.raises(ValueError, match=r"07_params.ipynb has no parameter 'SEEDS'; its "
+                                         r"parameters cell assigns DATASET, SEED"):
+        execute(path, parameters={"SEEDS": 1})
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("SEED = 0")]), path)
+    with pytest.raises(ValueError, match=r"07_params.ipynb must have exactly one cell tagged "
+                                         r"'parameters', a code cell; found \[\]"):
+        execute(path, parameters={"SEED": 1})
+
+
+@pytest.mark.notebook
+def test_a_failure_after_injected_parameters_names_the_cell_of_the_file(tmp_path):
+    path = tmp_path / "07_params.ipynb"
+    nbformat.write(_with_parameters("x = 1", "x / SEED"), path)
+    with pytest.raises(NotebookFailed, match=r"07_params.ipynb failed in cell 3: ZeroDivision"):
+        execute(path, cell_timeout=30, parameters={"SEED": 0})

@@ -4,16 +4,14 @@
   run code) is refused by ``load_checkpoint`` and ``train_or_load`` (they load with
   ``weights_only=True``), and the payload never runs. A damaged cache entry is reported with
   a warning and trained again, giving the model a fresh training gives.
-- Writing: checkpoints and downloads go to a temporary file renamed over the target only on
-  success; a failure in the middle of writing leaves the old file as it was and no temporary
-  file behind.
+- Writing: checkpoints go to a temporary file renamed over the target only on success; a
+  failure in the middle of writing leaves the old file as it was and no temporary file behind.
+  (Downloads do the same through pooch: tests/test_download.py tries them on a local server.)
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import urllib.request
 import warnings
 from pathlib import Path
 
@@ -21,9 +19,8 @@ import pytest
 import torch
 
 import aelib.training as training
-from aelib._files import atomic_write
-from aelib.download import ChecksumError, DownloadError, fetch
 from aelib.models import ModelConfig, build_model
+from aelib.paths import atomic_write
 from aelib.training import (
     CheckpointError,
     History,
@@ -228,68 +225,3 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     with atomic_write(path) as handle:
         handle.write(b"new")
     assert path.read_bytes() == b"new" and files_in(tmp_path) == ["file.bin"]
-
-
-class FakeResponse:
-    """What urlopen returns: a body served in chunks, optionally breaking after some bytes."""
-
-    def __init__(self, body: bytes, *, break_after: int | None = None,
-                 announced: int | None = None) -> None:
-        self._body, self._sent, self._break_after = body, 0, break_after
-        length = len(body) if announced is None else announced
-        self.headers = {"Content-Length": str(length)}
-
-    def read(self, size: int = -1) -> bytes:
-        if self._break_after is not None and self._sent >= self._break_after:
-            raise ConnectionResetError(104, "Connection reset by peer")
-        end = len(self._body) if size < 0 else self._sent + min(size, 4096)
-        if self._break_after is not None:
-            end = min(end, self._break_after)
-        chunk = self._body[self._sent:end]
-        self._sent += len(chunk)
-        return chunk
-
-    def __enter__(self) -> FakeResponse:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-NEW_BODY = bytes(range(256)) * 64  # 16 KiB
-NEW_SHA = hashlib.sha256(NEW_BODY).hexdigest()
-OLD_BODY = b"an older copy of the file"
-
-DOWNLOAD_FAILURES = {
-    "connection-reset-midway": (lambda: FakeResponse(NEW_BODY, break_after=8192),
-                                DownloadError, r"the connection broke while downloading"),
-    "closed-early": (lambda: FakeResponse(NEW_BODY[:5000], announced=len(NEW_BODY)),
-                     DownloadError, r"truncated or the wrong size|cut short"),
-    "wrong-bytes": (lambda: FakeResponse(NEW_BODY[::-1]),
-                    ChecksumError, r"is corrupted: expected SHA-256"),
-}
-
-
-@pytest.mark.parametrize("failure", list(DOWNLOAD_FAILURES), ids=list(DOWNLOAD_FAILURES))
-def test_a_download_that_fails_midway_keeps_the_old_file(tmp_path, monkeypatch, failure):
-    make_response, error, message = DOWNLOAD_FAILURES[failure]
-    dest = tmp_path / "train-images.gz"
-    dest.write_bytes(OLD_BODY)
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: make_response())
-    with pytest.raises(error, match=message):
-        fetch("https://mirror.invalid/train-images.gz", dest, sha256=NEW_SHA,
-              size=len(NEW_BODY))
-    assert dest.read_bytes() == OLD_BODY, "the old file was damaged"
-    assert files_in(tmp_path) == ["train-images.gz"], "a temporary file was left behind"
-
-
-def test_a_download_that_succeeds_replaces_the_old_file(tmp_path, monkeypatch):
-    dest = tmp_path / "train-images.gz"
-    dest.write_bytes(OLD_BODY)
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: FakeResponse(NEW_BODY))
-    fetch("https://mirror.invalid/train-images.gz", dest, sha256=NEW_SHA, size=len(NEW_BODY))
-    assert dest.read_bytes() == NEW_BODY
-    assert files_in(tmp_path) == ["train-images.gz"]

@@ -215,6 +215,39 @@ def test_evaluate_loss_averages_per_image_over_batches():
         evaluate_loss(vae, torch.zeros(3, 2))
 
 
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+@pytest.mark.parametrize(("bad", "error", "pattern"), [
+    (torch.zeros(4, D + 1), ValueError, "x must have input_dim"),
+    (torch.full((4, D), math.nan), ValueError, "x must not contain NaN"),
+    (torch.zeros(4, D, dtype=torch.float64), TypeError, "x must have the model's dtype"),
+    (torch.zeros(4, D, dtype=torch.uint8), TypeError, "x must be a floating-point"),
+    (torch.zeros(D), ValueError, "x must have 2 dimensions"),
+    (torch.zeros(0, D), ValueError, "x must not be empty"),
+    ([[0.0] * D], TypeError, "x must be a torch.Tensor"),
+    (torch.full((4, D), 2.0), ValueError, r"x must lie in \[0, 1\] for a Bernoulli"),
+])
+def test_the_entry_points_refuse_bad_images_by_name(kind, bad, error, pattern):
+    """The models' methods check nothing; fit and evaluate_loss check the data on entry."""
+    model = build_model(config(kind=kind))
+    with pytest.raises(error, match=pattern):
+        evaluate_loss(model, bad)
+    with pytest.raises(error, match="train_" + pattern):
+        fit(model, bad, epochs=1, progress=False)
+    with pytest.raises(error, match="val_" + pattern):
+        fit(model, TRAIN, bad, epochs=1, progress=False)
+
+
+def test_gaussian_models_accept_images_outside_the_unit_interval():
+    model = build_model(config(likelihood="gaussian"), seed=0)
+    assert math.isfinite(evaluate_loss(model, TRAIN * 4.0 - 2.0)["total"])
+
+
+def test_a_corruption_that_breaks_the_images_is_named():
+    with pytest.raises(ValueError, match=r"corrupt\(x\) must not contain NaN"):
+        fit(build_model(config(kind="ae")), TRAIN, epochs=1, progress=False,
+            corrupt=lambda x, generator: x * math.nan)
+
+
 def test_fit_records_the_validation_loss_evaluate_loss_reports():
     """fit skips re-checking val_x every epoch; its numbers must still be evaluate_loss's."""
     vae = build_model(config(), seed=0)

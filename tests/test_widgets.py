@@ -1,4 +1,5 @@
-"""aelib.widgets: drive the explorers from Python and check the static fallback."""
+"""aelib.views and aelib.widgets: the explorers' pictures, the explorers driven from Python, and
+the static fallback."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import torch  # noqa: E402
 from nbconvert import HTMLExporter  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
-from aelib import dimensionality, likelihood, plotting, widgets  # noqa: E402
+from aelib import dimensionality, likelihood, plotting, views, widgets  # noqa: E402
 
 
 def _png(value) -> bytes:
@@ -49,25 +50,19 @@ def dimension_explorer():
 
 def test_likelihood_view_matches_aelib_likelihood():
     data = [0.0, 1.0, 3.0]
-    view = widgets.likelihood_view(data, 1.2, 0.8)
+    view = views.likelihood_view(data, 1.2, 0.8)
     assert view.nll == pytest.approx(_nll(data, 1.2, 0.8), rel=1e-12)
     assert view.point_nll.shape == (3,) and view.point_nll.sum() == pytest.approx(view.nll)
     assert view.mle_mu == pytest.approx(4 / 3) and view.mle_sigma == pytest.approx(np.std(data))
     i = int(np.argmin(np.abs(view.mu_grid - 2.0)))
     assert view.nll_over_mu[i] == pytest.approx(_nll(data, view.mu_grid[i], 0.8))
-    with pytest.raises(ValueError, match="sigma"):
-        widgets.likelihood_view(data, 0.0, 0.0)
-    with pytest.raises(ValueError, match="mu_range"):
-        widgets.likelihood_view(data, 0.0, 1.0, mu_range=(1.0, -1.0))
+    with pytest.raises(ValueError, match="sigma must be > 0.0"):
+        views.likelihood_view(data, 0.0, 0.0)
 
 
 def test_render_likelihood_returns_png():
-    view = widgets.likelihood_view(widgets.DEFAULT_DATA, 0.0, 1.0)
-    _png(widgets.render_likelihood(view, dpi=40))
-    with pytest.raises(ValueError, match="dpi"):
-        widgets.render_likelihood(view, dpi=1)
-    with pytest.raises(TypeError, match="view"):
-        widgets.render_likelihood({"mu": 0.0})
+    view = views.likelihood_view(views.DEFAULT_DATA, 0.0, 1.0)
+    _png(views.render_likelihood(view, dpi=40))
 
 
 def test_likelihood_explorer_follows_its_sliders(likelihood_explorer):
@@ -80,7 +75,7 @@ def test_likelihood_explorer_follows_its_sliders(likelihood_explorer):
     explorer.sigma_slider.value = 1.3
     moved_sigma = _png(explorer.image.value)
     assert moved_sigma != moved_mu
-    expected = _nll(widgets.DEFAULT_DATA, 0.7, 1.3)
+    expected = _nll(views.DEFAULT_DATA, 0.7, 1.3)
     assert explorer.view.mu == 0.7 and explorer.view.sigma == 1.3
     assert explorer.view.nll == pytest.approx(expected, rel=1e-12)
     assert f"<b>{expected:.3f}</b>" in explorer.readout.value
@@ -89,19 +84,19 @@ def test_likelihood_explorer_follows_its_sliders(likelihood_explorer):
 
 
 def test_likelihood_widget_checks_its_arguments():
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(ValueError, match="mu must be <= 3.0, got 10.0"):
         widgets.likelihood_widget(mu=10.0)
-    with pytest.raises(ValueError, match="sigma"):
+    with pytest.raises(ValueError, match="sigma must be >= 0.2, got -1.0"):
         widgets.likelihood_widget(sigma=-1.0)
-    with pytest.raises(ValueError, match="sigma_range"):
-        widgets.LikelihoodExplorer(sigma_range=(2.0, 1.0))
+    with pytest.raises(ValueError, match="sigma must be <= 2.0, got 2.5"):
+        widgets.LikelihoodExplorer(sigma=2.5, sigma_range=(0.5, 2.0))
 
 
 # --------------------------------------------------------------------------- notebook 02
 
 
 def test_dimension_view_numbers():
-    view = widgets.dimension_view(5, max_dim=20, n_points=40, epsilon=0.1, seed=3)
+    view = views.dimension_view(5, max_dim=20, n_points=40, epsilon=0.1, seed=3)
     assert view.occupancy == dimensionality.grid_occupancy(8, 5)
     points = dimensionality.uniform_cube(40, 5, seed=3 + 5)
     assert view.distance_ratio == pytest.approx(dimensionality.distance_ratio(points))
@@ -111,17 +106,11 @@ def test_dimension_view_numbers():
     assert view.distances.mean() == pytest.approx(1.0)
     assert view.dims.tolist() == list(range(1, 21))
     assert view.ratio_curve[4] == pytest.approx(view.distance_ratio)
-    with pytest.raises(ValueError, match="dim"):
-        widgets.dimension_view(0)
-    with pytest.raises(ValueError, match="dim"):
-        widgets.dimension_view(30, max_dim=20)
 
 
 def test_render_dimension_returns_png():
-    view = widgets.dimension_view(3, max_dim=10, n_points=20)
-    _png(widgets.render_dimension(view, dpi=40))
-    with pytest.raises(ValueError, match="dpi"):
-        widgets.render_dimension(view, dpi=0)
+    view = views.dimension_view(3, max_dim=10, n_points=20)
+    _png(views.render_dimension(view, dpi=40))
 
 
 def test_dimension_explorer_follows_its_slider(dimension_explorer):
@@ -138,8 +127,10 @@ def test_dimension_explorer_follows_its_slider(dimension_explorer):
 
 
 def test_dimension_widget_checks_its_arguments():
-    with pytest.raises(ValueError, match="dim"):
+    with pytest.raises(ValueError, match="dim must be <= 100, got 200"):
         widgets.dimension_widget(dim=200, max_dim=100)
+    with pytest.raises(ValueError, match="dim must be >= 1, got 0"):
+        widgets.dimension_widget(dim=0)
     with pytest.raises(ValueError, match="epsilon"):
         widgets.DimensionExplorer(epsilon=0.0)
 
@@ -159,7 +150,7 @@ def test_fallback_bundle_holds_widget_view_png_and_text(likelihood_explorer):
     assert own[widgets.WIDGET_VIEW_MIMETYPE] == bundle[widgets.WIDGET_VIEW_MIMETYPE]
     with pytest.raises(ValueError, match="fallback_png"):
         widgets.fallback_bundle(likelihood_explorer, b"GIF89a not a png")
-    with pytest.raises(TypeError, match="widget"):
+    with pytest.raises(TypeError, match="widget must be an ipywidgets Widget"):
         widgets.fallback_bundle("a widget", png)
 
 
@@ -205,9 +196,10 @@ def test_nbconvert_html_shows_the_png_fallback(likelihood_explorer):
         _notebook_with(bundle, model_id, with_state=True))
     assert view_tag in html and img_tag not in html
 
-    # ...unless the priority puts the PNG first.
-    config = Config({"NbConvertBase": {
-        "display_data_priority": list(widgets.STATIC_DISPLAY_PRIORITY)}})
+    # ...unless the priority puts the PNG first, as the site builder's does.
+    from scripts.build_site import STATIC_DISPLAY_PRIORITY
+
+    config = Config({"NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)}})
     html, _ = HTMLExporter(template_name="lab", config=config).from_notebook_node(
         _notebook_with(bundle, model_id, with_state=True))
     assert img_tag in html and view_tag not in html
@@ -271,25 +263,20 @@ def latent_explorer(pair_models, digits_60):
     return widgets.latent_widget(pair_models, digits_60, index_a=3, index_b=7)
 
 
-def test_encode_png_round_trips_grey_and_colour():
+def test_encode_png_round_trips_grey_and_colour_and_clips_floats():
     rng = np.random.default_rng(0)
     grey = rng.random((5, 7))
-    pixels = _decoded_png(widgets.encode_png(grey))
+    pixels = _decoded_png(views.encode_png(grey))
     assert pixels.shape == (5, 7)
     assert np.abs(pixels - grey).max() <= 0.5 / 255 + 1e-6
     colour = rng.integers(0, 256, (4, 3, 3), dtype=np.uint8)
-    pixels = _decoded_png(widgets.encode_png(colour, scale=3, level=9))
+    pixels = _decoded_png(views.encode_png(colour, scale=3, level=9))
     assert pixels.shape == (12, 9, 3)
     assert np.array_equal(np.rint(pixels * 255).astype(np.uint8),
                           colour.repeat(3, axis=0).repeat(3, axis=1))
-    with pytest.raises(ValueError, match="image"):
-        widgets.encode_png(np.zeros((4, 4, 4), dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        widgets.encode_png(np.full((2, 2), 1.5))
-    with pytest.raises(ValueError, match="scale"):
-        widgets.encode_png(grey, scale=0)
-    with pytest.raises(ValueError, match="level"):
-        widgets.encode_png(grey, level=10)
+    # A Gaussian decoder's means may leave [0, 1]: they are shown clipped, black or white.
+    pixels = _decoded_png(views.encode_png(np.array([[-0.5, 1.5], [0.0, 1.0]])))
+    assert pixels.tolist() == [[0.0, 1.0], [0.0, 1.0]]
 
 
 def test_decode_point_and_points_match_the_decoder(pair_models):
@@ -297,65 +284,63 @@ def test_decode_point_and_points_match_the_decoder(pair_models):
     codes = np.array([[0.5, -1.0], [2.0, 0.25]])
     with torch.no_grad():
         expected = ae.decode(torch.tensor(codes, dtype=torch.float32)).numpy()
-    images = widgets.decode_points(ae, codes)
+    images = views.decode_points(ae, codes)
     assert images.shape == (2, 28, 28) and images.dtype == np.float32
     np.testing.assert_allclose(images.reshape(2, -1), expected, rtol=1e-6)
-    np.testing.assert_allclose(widgets.decode_point(ae, [2.0, 0.25]), images[1], rtol=1e-6)
+    np.testing.assert_allclose(views.decode_point(ae, [2.0, 0.25]), images[1], rtol=1e-6)
     threads = torch.get_num_threads()
     ae.train()
-    widgets.decode_point(ae, (0.0, 0.0))
+    views.decode_point(ae, (0.0, 0.0))
     assert ae.training and torch.get_num_threads() == threads   # mode and threads restored
     ae.eval()
     small = _latent_model("ae", input_dim=64)
-    assert widgets.decode_point(small, [0.0, 0.0]).shape == (8, 8)
-    assert widgets.image_shape(small) == (8, 8)
+    assert views.decode_point(small, [0.0, 0.0]).shape == (8, 8)
+    assert views.image_shape(small) == (8, 8)
     with pytest.raises(ValueError, match="latent_dim"):
-        widgets.decode_point(ae, [0.0, 0.0, 0.0])
+        views.decode_point(ae, [0.0, 0.0, 0.0])
     with pytest.raises(TypeError, match="model"):
-        widgets.decode_point("ae", [0.0, 0.0])
+        views.decode_point("ae", [0.0, 0.0])
     with pytest.raises(ValueError, match="square"):
-        widgets.image_shape(_latent_model("ae", input_dim=10))
+        views.image_shape(_latent_model("ae", input_dim=10))
 
 
 def test_decode_grid_follows_latent_grid(pair_models):
     vae = pair_models["VAE"]
     extent = (-2.0, 2.0, -1.0, 1.0)
-    grid = widgets.decode_grid(vae, extent, 3, 4)
+    grid = views.decode_grid(vae, extent, 3, 4)
     assert grid.shape == (3, 4, 28, 28)
-    top_right = widgets.decode_point(vae, [2.0, 1.0])
+    top_right = views.decode_point(vae, [2.0, 1.0])
     np.testing.assert_allclose(grid[0, 3], top_right, rtol=1e-6)
-    np.testing.assert_allclose(grid[2, 0], widgets.decode_point(vae, [-2.0, -1.0]), rtol=1e-6)
-    with pytest.raises(ValueError, match="2-D latent"):
-        widgets.decode_grid(_latent_model("ae", latent_dim=3), extent, 2, 2)
+    np.testing.assert_allclose(grid[2, 0], views.decode_point(vae, [-2.0, -1.0]), rtol=1e-6)
+    with pytest.raises(ValueError, match="codes must have latent_dim = 3 columns"):
+        views.decode_grid(_latent_model("ae", latent_dim=3), extent, 2, 2)
     with pytest.raises(ValueError, match="extent"):
-        widgets.decode_grid(vae, (1.0, -1.0, 0.0, 1.0), 2, 2)
+        views.decode_grid(vae, (1.0, -1.0, 0.0, 1.0), 2, 2)
 
 
 def test_interpolate_codes_runs_from_a_to_b():
     z_a, z_b = np.array([0.0, 2.0]), np.array([4.0, -2.0])
-    assert widgets.interpolate_codes(z_a, z_b, 0.0).tolist() == [0.0, 2.0]
-    assert widgets.interpolate_codes(z_a, z_b, 1.0).tolist() == [4.0, -2.0]
-    assert widgets.interpolate_codes(z_a, z_b, 0.25).tolist() == [1.0, 1.0]
+    assert views.interpolate_codes(z_a, z_b, 0.0).tolist() == [0.0, 2.0]
+    assert views.interpolate_codes(z_a, z_b, 1.0).tolist() == [4.0, -2.0]
+    assert views.interpolate_codes(z_a, z_b, 0.25).tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="t"):
-        widgets.interpolate_codes(z_a, z_b, 1.5)
-    with pytest.raises(ValueError, match="same shape"):
-        widgets.interpolate_codes(z_a, [1.0, 2.0, 3.0], 0.5)
+        views.interpolate_codes(z_a, z_b, 1.5)
+    with pytest.raises(ValueError, match="z_a and z_b must have the same length"):
+        views.interpolate_codes(z_a, [1.0, 2.0, 3.0], 0.5)
 
 
 def test_code_extent_holds_every_code():
     codes = np.array([[0.0, 10.0], [2.0, 30.0], [1.0, 20.0]])
-    x_min, x_max, y_min, y_max = widgets.code_extent(codes, margin=0.1)
+    x_min, x_max, y_min, y_max = views.code_extent(codes, margin=0.1)
     assert (x_min, x_max) == pytest.approx((-0.2, 2.2))
     assert (y_min, y_max) == pytest.approx((8.0, 32.0))
-    assert widgets.code_extent(np.ones((3, 2)))[1] > 1.0   # identical codes get an area
-    with pytest.raises(ValueError, match="codes"):
-        widgets.code_extent(np.zeros((3, 3)))
+    assert views.code_extent(np.ones((3, 2)))[1] > 1.0   # identical codes get an area
 
 
 def test_latent_map_converts_between_pixels_and_codes():
     codes = np.array([[-1.0, -1.0], [1.0, 1.0], [0.5, -0.5]])
     labels = np.array([0, 1, 2])
-    latent = widgets.latent_map(codes, labels, title="three codes", extent=(-2, 2, -2, 2))
+    latent = views.latent_map(codes, labels, title="three codes", extent=(-2, 2, -2, 2))
     height, width = latent.pixels.shape[:2]
     left, top, right, bottom = latent.box
     assert 0 <= left < right <= width and 0 <= top < bottom <= height
@@ -368,40 +353,32 @@ def test_latent_map_converts_between_pixels_and_codes():
     patch = latent.pixels[row - 2:row + 3, column - 2:column + 3].astype(int)
     green_on_white = 0.8 * np.array([44, 160, 44]) + 0.2 * 255   # plot_codes: alpha 0.8
     assert np.abs(patch - green_on_white).sum(axis=2).min() < 30
-    with pytest.raises(ValueError, match="extent"):
-        widgets.latent_map(codes, labels, title="bad", extent=(1, 0, 0, 1))
-    with pytest.raises(ValueError, match="z"):
-        latent.to_pixel((0.0, 0.0, 0.0))
 
 
 def test_render_map_marks_the_point():
     codes = np.array([[-1.0, -1.0], [1.0, 1.0]])
-    latent = widgets.latent_map(codes, np.array([0, 1]), title="two codes",
+    latent = views.latent_map(codes, np.array([0, 1]), title="two codes",
                                 extent=(-2, 2, -2, 2))
-    first = _decoded_png(widgets.render_map(latent, (0.0, 0.0)))
-    second = _decoded_png(widgets.render_map(latent, (1.0, -1.0)))
+    first = _decoded_png(views.render_map(latent, (0.0, 0.0)))
+    second = _decoded_png(views.render_map(latent, (1.0, -1.0)))
     assert first.shape == latent.pixels.shape and not np.array_equal(first, second)
     column, row = latent.to_pixel((1.0, -1.0))
     ring = second[int(round(row)), int(round(column + 7))]
     assert np.all(ring < 0.1)                                   # black ring, radius 7
     assert np.array_equal(latent.pixels, np.asarray(latent.pixels))  # background untouched
-    outside = _decoded_png(widgets.render_map(latent, (5.0, 0.0)))
+    outside = _decoded_png(views.render_map(latent, (5.0, 0.0)))
     red = (outside[..., 0] > 0.8) & (outside[..., 1] < 0.25) & (outside[..., 2] < 0.25)
     assert red.any()                                            # marked at the edge in red
-    with pytest.raises(TypeError, match="latent"):
-        widgets.render_map(latent.pixels, (0.0, 0.0))
 
 
 def test_render_snapshot_is_a_png(pair_models):
     codes = {"AE": np.array([[0.0, 0.0], [1.0, 1.0]]), "VAE": np.array([[0.0, 1.0], [1.0, 0.0]])}
-    decoded = {name: widgets.decode_point(pair_models[name], [0.5, 0.5]) for name in codes}
-    _png(widgets.render_snapshot(codes, np.array([0, 1]), decoded, (0.5, 0.5), dpi=40))
-    with pytest.raises(ValueError, match="decoded"):
-        widgets.render_snapshot(codes, np.array([0, 1]), {"AE": decoded["AE"]}, (0.5, 0.5))
+    decoded = {name: views.decode_point(pair_models[name], [0.5, 0.5]) for name in codes}
+    _png(views.render_snapshot(codes, np.array([0, 1]), decoded, (0.5, 0.5), dpi=40))
 
 
 def _expected_decoded_png(explorer, name: str) -> bytes:
-    return widgets.encode_png(widgets.decode_point(explorer.models[name], explorer.z),
+    return views.encode_png(views.decode_point(explorer.models[name], explorer.z),
                               scale=explorer.scale)
 
 
@@ -422,10 +399,10 @@ def test_latent_explorer_sliders_decode_the_point(latent_explorer):
         assert value == _expected_decoded_png(explorer, name)
         assert _decoded_png(value).shape == (168, 168)
         assert bytes(explorer.map_images[name].value) != maps_before[name]
-        assert bytes(explorer.map_images[name].value) == widgets.render_map(
+        assert bytes(explorer.map_images[name].value) == views.render_map(
             explorer.maps[name], explorer.z)
         np.testing.assert_array_equal(explorer.decoded[name],
-                                      widgets.decode_point(explorer.models[name], explorer.z))
+                                      views.decode_point(explorer.models[name], explorer.z))
     assert f"<b>{explorer.z[0]:.2f}</b>" in explorer.readout.value
 
 
@@ -460,11 +437,9 @@ def test_latent_explorer_map_clicks_and_drags(latent_explorer):
                                      "boundingRectHeight": height / 2})
     assert explorer.z == pytest.approx(explorer.maps["AE"].to_latent(width / 2, height / 2),
                                        abs=step / 2 + 1e-12)
+    z = explorer.z.copy()
     explorer.handle_map_event("AE", {"type": "dragstart"})   # ignored
-    with pytest.raises(ValueError, match="name"):
-        explorer.handle_map_event("PCA", {"type": "click", "dataX": 1, "dataY": 1})
-    with pytest.raises(TypeError, match="event"):
-        explorer.handle_map_event("AE", {"dataX": 1})
+    assert explorer.z == pytest.approx(z)
 
 
 def test_latent_explorer_listens_to_mouse_events_with_ipyevents(latent_explorer):
@@ -492,7 +467,7 @@ def test_latent_explorer_interpolates_between_test_images(latent_explorer, digit
         codes = explorer.codes[name]
         z_t = 0.1 * codes[3] + 0.9 * codes[7]
         np.testing.assert_allclose(explorer.interpolated[name],
-                                   widgets.decode_point(model, z_t), rtol=1e-5, atol=1e-6)
+                                   views.decode_point(model, z_t), rtol=1e-5, atol=1e-6)
         assert _decoded_png(value).shape == (112, 112)
     endpoint = bytes(explorer.endpoint_images[1].value)
     explorer.index_b.value = 12
@@ -502,7 +477,7 @@ def test_latent_explorer_interpolates_between_test_images(latent_explorer, digit
     explorer.t_slider.value = 1.0     # t = 1 decodes image B's own code
     for name, model in explorer.models.items():
         np.testing.assert_allclose(explorer.interpolated[name],
-                                   widgets.decode_point(model, explorer.codes[name][12]),
+                                   views.decode_point(model, explorer.codes[name][12]),
                                    rtol=1e-5, atol=1e-6)
 
 
@@ -515,17 +490,14 @@ def test_latent_explorer_has_a_static_fallback(latent_explorer, monkeypatch):
     assert args[widgets.WIDGET_VIEW_MIMETYPE]["model_id"] == latent_explorer.model_id
 
 
-def test_latent_explorer_checks_its_arguments(pair_models, digits_60):
-    images, labels = digits_60.to_tensor(), digits_60.labels
-    with pytest.raises(ValueError, match="2-D latent"):
-        widgets.LatentExplorer({"AE": _latent_model("ae", latent_dim=3)}, images, labels)
-    with pytest.raises(ValueError, match="models"):
-        widgets.LatentExplorer({}, images, labels)
-    with pytest.raises(ValueError, match="labels"):
-        widgets.LatentExplorer(pair_models, images, labels[:10])
-    with pytest.raises(TypeError, match="images"):
-        widgets.LatentExplorer(pair_models, images.numpy(), labels)
-    with pytest.raises(ValueError, match="index_b"):
-        widgets.LatentExplorer(pair_models, images, labels, index_b=60)
-    with pytest.raises(TypeError, match="dataset"):
-        widgets.latent_widget(pair_models, images)
+def test_latent_widget_checks_its_arguments(pair_models, digits_60):
+    with pytest.raises(ValueError, match=r"models\['AE'\]\.config\.latent_dim must be <= 2, got 3"):
+        widgets.latent_widget({"AE": _latent_model("ae", latent_dim=3)}, digits_60)
+    with pytest.raises(ValueError, match="models must be a dict of one to three"):
+        widgets.latent_widget({}, digits_60)
+    with pytest.raises(TypeError, match=r"models\['AE'\] must be an aelib Autoencoder or VAE"):
+        widgets.latent_widget({"AE": "ae"}, digits_60)
+    with pytest.raises(ValueError, match="index_b must be <= 59, got 60"):
+        widgets.latent_widget(pair_models, digits_60, index_b=60)
+    with pytest.raises(TypeError, match="dataset must be an aelib ImageDataset"):
+        widgets.latent_widget(pair_models, digits_60.to_tensor())

@@ -30,7 +30,7 @@ def test_fast_must_be_a_bool(fast):
 
 
 def test_train_pair_rejects_a_flat_tensor(tmp_path):
-    with pytest.raises(TypeError, match="train_x must be a 2-D"):
+    with pytest.raises(ValueError, match="train_x must have 2 dimensions"):
         zoo.train_pair(torch.rand(10), fast=True, cache_dir=tmp_path)
 
 
