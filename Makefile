@@ -25,13 +25,13 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 env: $(STAMP)  ## create .venv and install the pinned dependencies and aelib (editable)
 
 run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides and index.html
-	$(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
+	$(BIN)/python -m scripts.run_notebooks $(NOTEBOOKS)
 
 run-fast: $(STAMP) $(NPM_STAMP)  ## the same in fast mode (smaller data, fewer epochs)
-	$(BIN)/python scripts/run_notebooks.py --fast
+	$(BIN)/python -m scripts.run_notebooks --fast
 
 seeds: $(STAMP)  ## full mode with SEED 0, 1 and 2: every claim the notebooks assert must hold
-	$(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS) --seeds 0 1 2
+	$(BIN)/python -m scripts.run_notebooks $(NOTEBOOKS) --seeds 0 1 2
 
 test: $(STAMP) $(NPM_STAMP)  ## the whole test suite (notebooks in fast mode) and the linter
 	$(BIN)/python -m pytest
@@ -46,8 +46,10 @@ lint: $(STAMP)  ## ruff over the package, tests, scripts and notebooks
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
 
-strip: $(STAMP)  ## remove outputs from the notebooks before a commit
-	$(BIN)/python scripts/strip_notebooks.py
+# --keep-id: the committed cell ids stay (nbstripout would renumber them); cell tags, slide
+# types and collapsed solutions (jupyter.source_hidden) are metadata nbstripout keeps.
+strip: $(STAMP)  ## remove outputs and run-time metadata from the notebooks before a commit
+	$(BIN)/nbstripout --keep-id notebooks/[0-9][0-9]_*.ipynb
 
 clean:  ## remove build/ (executed notebooks, HTML, cached models)
 	rm -rf build
@@ -61,18 +63,18 @@ $(NPM_STAMP): site/package.json site/package-lock.json
 vendor: $(NPM_STAMP)  ## install the pinned browser assets into site/node_modules
 
 slides: $(STAMP) $(NPM_STAMP)  ## reveal.js slides of every notebook into build/slides
-	$(BIN)/python scripts/build_site.py --slides-only $(NOTEBOOKS)
+	$(BIN)/python -m scripts.build_site --slides-only $(NOTEBOOKS)
 
 site: $(STAMP) $(NPM_STAMP)  ## rebuild build/index.html, HTML and slides from executed notebooks
-	$(BIN)/python scripts/build_site.py $(NOTEBOOKS)
+	$(BIN)/python -m scripts.build_site $(NOTEBOOKS)
 
 screenshots-site: $(STAMP) $(NPM_STAMP)  ## docs/index.png and docs/slide.png from build/
-	$(BIN)/python scripts/build_site.py --screenshots docs $(NOTEBOOKS)
+	$(BIN)/python -m scripts.build_site --screenshots docs $(NOTEBOOKS)
 
 .PHONY: explorer screenshots-explorer
 
 explorer: $(STAMP)  ## notebook 06 as an app (Voilà, code hidden, offline) on http://127.0.0.1:8866
-	$(BIN)/python scripts/explorer_app.py serve
+	$(BIN)/python -m scripts.explorer_app serve
 
 screenshots-explorer: $(STAMP)  ## docs/explorer.png: the explorer app photographed in chromium
-	$(BIN)/python scripts/explorer_app.py screenshot docs/explorer.png
+	$(BIN)/python -m scripts.explorer_app screenshot docs/explorer.png

@@ -1,41 +1,44 @@
 """How fast the latent-space explorer (notebook 06) answers a slider move.
 
-Two measurements:
+Three measurements:
 
 1. **Server side**, in this process, with the AE/VAE pair of notebooks 05 and 06: the time to
-   decode one point and encode the image as PNG (``widgets.decode_point`` + ``encode_png``, the
-   work behind one decoded image), over ``--updates`` random points; and the time of a whole
-   slider update of the explorer (both models decoded, both maps re-marked, every PNG encoded).
-2. **In the browser**: notebook 06 served by Voilà (as ``make explorer`` does) and opened in
+   decode one point and encode the image as PNG (``views.decode_point`` + ``views.encode_png``,
+   the work behind one decoded image), over ``--updates`` random points; and the time of a
+   whole slider update of the explorer (both models decoded, both maps re-marked, every PNG
+   encoded).
+2. **PNG encoders side by side**, on the same frames in the same run: Pillow (what
+   ``views.encode_png`` uses) against the hand-written zlib encoder aelib had before
+   (``zlib_png`` below), for a decoded image and for a marked latent map.
+3. **In the browser**: notebook 06 served by Voilà (as ``make explorer`` does) and opened in
    Debian's chromium; the time from pressing the arrow key on the z₁ slider until both
    decoded images show a new picture, over ``--moves`` moves; and the same for clicks on the
    latent map.
 
 Targets: server-side decode + PNG p95 < 15 ms; in the browser, median < 150 ms.
 
-Run from the repository root:  .venv/bin/python benchmarks/bench_explorer.py
+Run from the repository root:  .venv/bin/python -m benchmarks.bench_explorer
 (fast-mode models, ``AELIB_FAST=1``, unless ``--full``; trained once into the model cache).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import platform
+import struct
 import sys
 import time
-from pathlib import Path
+import zlib
 
 import numpy as np
+import PIL.Image
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import explorer_app as app  # noqa: E402
-
-import aelib  # noqa: E402
-from aelib import widgets, zoo  # noqa: E402
+import aelib
+from aelib import plotting, views, widgets, zoo
+from scripts import explorer_app as app
 
 SERVER_TARGET_P95_MS = 15.0
 BROWSER_TARGET_MEDIAN_MS = 150.0
@@ -46,8 +49,56 @@ def _percentiles(seconds: list[float]) -> tuple[float, float, float]:
     return float(np.median(ms)), float(np.percentile(ms, 95)), float(ms.max())
 
 
+def zlib_png(image: np.ndarray, *, scale: int = 1, level: int = 1) -> bytes:
+    """aelib's PNG encoder before Pillow: 8-bit grey or RGB, filter 0 on every row, zlib."""
+    if image.dtype != np.uint8:
+        image = np.rint(image * 255.0).astype(np.uint8)
+    if scale > 1:
+        image = image.repeat(scale, axis=0).repeat(scale, axis=1)
+    height, width = image.shape[:2]
+    rows = np.zeros((height, 1 + image[0].size), dtype=np.uint8)   # byte 0: filter type 0
+    rows[:, 1:] = image.reshape(height, -1)
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (struct.pack(">I", len(payload)) + kind + payload
+                + struct.pack(">I", zlib.crc32(kind + payload)))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if image.ndim == 2 else 2, 0, 0, 0)
+    return (plotting.PNG_SIGNATURE + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), level)) + chunk(b"IEND", b""))
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(PIL.Image.open(io.BytesIO(png)))
+
+
+def encoders(frames: dict[str, list[tuple[np.ndarray, int]]]) -> dict[str, tuple[float, ...]]:
+    """Pillow against ``zlib_png`` on the same frames, interleaved: p50, p95, max (ms) each,
+    the ratio of the medians and the mean size; both must give the same pixels."""
+    results = {}
+    for kind, images in frames.items():
+        times = {"Pillow": [], "zlib": []}
+        sizes = {"Pillow": [], "zlib": []}
+        for image, scale in images:
+            for name, encode in (("zlib", zlib_png), ("Pillow", views.encode_png)):
+                start = time.perf_counter()
+                png = encode(image, scale=scale)
+                times[name].append(time.perf_counter() - start)
+                sizes[name].append(len(png))
+        image, scale = images[0]
+        assert np.array_equal(_pixels(views.encode_png(image, scale=scale)),
+                              _pixels(zlib_png(image, scale=scale)))
+        for name in ("zlib", "Pillow"):
+            results[f"{kind}: {name} ({np.mean(sizes[name]) / 1e3:.1f} kB)"] = \
+                _percentiles(times[name])
+        ratio = np.median(times["Pillow"]) / np.median(times["zlib"])
+        print(f"{kind}: Pillow / zlib, ratio of the medians = {ratio:.2f}")
+    return results
+
+
 def server_side(*, fast: bool, updates: int, seed: int = 0) -> dict[str, tuple[float, ...]]:
-    """p50, p95 and max (ms) of decode + PNG per model and of a full explorer update."""
+    """p50, p95 and max (ms) of decode + PNG per model, of the two PNG encoders and of a full
+    explorer update."""
     aelib.configure_threads()          # as the notebook's kernel does
     train, test = zoo.pair_data("mnist_subset", seed=seed)
     pair = zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=fast, seed=seed)
@@ -62,17 +113,21 @@ def server_side(*, fast: bool, updates: int, seed: int = 0) -> dict[str, tuple[f
         times = []
         for z in points:
             start = time.perf_counter()
-            png = widgets.encode_png(widgets.decode_point(model, z), scale=explorer.scale)
+            png = views.encode_png(views.decode_point(model, z), scale=explorer.scale)
             times.append(time.perf_counter() - start)
-            assert png.startswith(b"\x89PNG")
+            assert png.startswith(plotting.PNG_SIGNATURE)
         results[f"decode + PNG, {name} (168 × 168)"] = _percentiles(times)
     latent = explorer.maps["AE"]
-    times = []
+    times, maps = [], []
     for z in points:
         start = time.perf_counter()
-        widgets.render_map(latent, z)
+        png = views.render_map(latent, z)
         times.append(time.perf_counter() - start)
+        maps.append((_pixels(png), 1))
     results["map with marker, PNG (one model)"] = _percentiles(times)
+    digits = [(views.decode_point(models["VAE"], z), explorer.scale) for z in points]
+    results.update(encoders({"decoded image 168 × 168": digits,
+                             f"map {latent.pixels.shape[1]} × {latent.pixels.shape[0]}": maps}))
     times = []
     for z in points:
         start = time.perf_counter()

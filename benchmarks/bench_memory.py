@@ -9,9 +9,9 @@ is read before it shuts down. The larger of the two is reported.
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/bench_memory.py            # every notebook, full mode
-    .venv/bin/python benchmarks/bench_memory.py 03 05      # some of them
-    .venv/bin/python benchmarks/bench_memory.py --fast     # fast mode, as the test suite runs
+    .venv/bin/python -m benchmarks.bench_memory            # every notebook, full mode
+    .venv/bin/python -m benchmarks.bench_memory 03 05      # some of them
+    .venv/bin/python -m benchmarks.bench_memory --fast     # fast mode, as the test suite runs
 
 Exits with status 1 if a notebook fails or its peak reaches ``--limit-gb`` (default 2).
 """
@@ -24,10 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from notebook_runner import NotebookFailed, execute, notebooks  # noqa: E402
+from scripts.notebook_runner import ROOT, NotebookFailed, execute, notebooks
 
 NETGUARD_DIR = ROOT / "tests" / "netguard"
 

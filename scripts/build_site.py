@@ -1,9 +1,9 @@
 """Build the offline site in build/: notebook HTML, reveal.js slides and an index page.
 
-    python scripts/build_site.py [--out build] [--slides-only] [NAME_PART ...]
+    python -m scripts.build_site [--out build] [--slides-only] [NAME_PART ...]
 
 Reads the executed notebooks in ``<out>/notebooks`` (falls back to the unexecuted ones in
-notebooks/ when a notebook has not been run) and the run times that ``run_notebooks.py``
+notebooks/ when a notebook has not been run) and the run times that ``scripts.run_notebooks``
 records in ``<out>/timings.json``. Every script, style sheet and font the pages load is copied
 from ``site/node_modules`` (``make vendor``) into ``<out>/assets``, so the folder can be zipped
 and opened from file:// with no network.
@@ -24,8 +24,7 @@ import nbformat
 from nbconvert import HTMLExporter, SlidesExporter
 from traitlets.config import Config
 
-from aelib._files import atomic_write
-from aelib.widgets import STATIC_DISPLAY_PRIORITY
+from aelib.paths import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,13 +42,21 @@ VENDORED = {
     "requirejs": ["require.js"],
     "jquery": ["dist/jquery.min.js"],
 }
+#: nbconvert's default HTML order, with the widget view moved after the images: the pages show
+#: the PNG that aelib's widgets publish beside their view even when the notebook holds saved
+#: widget state (which would otherwise win and need JavaScript).
+STATIC_DISPLAY_PRIORITY = (
+    "application/javascript", "text/html", "text/markdown", "image/svg+xml",
+    "text/vnd.mermaid", "text/latex", "image/png", "image/jpeg",
+    "application/vnd.jupyter.widget-view+json", "text/plain",
+)
 
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as handle:
         handle.write(text.encode("utf-8"))
+    path.chmod(0o644)  # readable by all, as a page of a site should be (the temporary file was not)
 
 
 def vendor_assets(out: Path, node_modules: Path = NODE_MODULES) -> Path:

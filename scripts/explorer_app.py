@@ -1,7 +1,7 @@
 """Serve notebook 06 (the latent-space explorer) as a stand-alone app with Voilà, offline.
 
-    python scripts/explorer_app.py serve [--port 8866]         # make explorer
-    python scripts/explorer_app.py screenshot docs/explorer.png  # make screenshots-explorer
+    python -m scripts.explorer_app serve [--port 8866]          # make explorer
+    python -m scripts.explorer_app screenshot docs/explorer.png   # make screenshots-explorer
 
 Voilà runs the notebook in a fresh kernel when the page is opened and shows its outputs with
 the code cells hidden. The server listens on 127.0.0.1 only, and the page uses the

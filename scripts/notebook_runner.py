@@ -1,13 +1,14 @@
 """Execute notebooks in a fresh kernel and report failures by notebook and cell.
 
-Used by ``run_notebooks.py`` (``make run``), by ``benchmarks/bench_memory.py`` and by the test
-suite, so all of them run notebooks the same way: working directory ``notebooks/``, the
+Used by ``scripts.run_notebooks`` (``make run``), by ``benchmarks.bench_memory`` and by the
+test suite, so all of them run notebooks the same way: working directory ``notebooks/``, the
 environment given, one kernel per call.
 
 Beyond a plain top-to-bottom run, ``execute`` can
 
-- inject parameters: a code cell such as ``SEED = 1`` is inserted right after the cell tagged
-  ``parameters`` (papermill's convention; the new cell is tagged ``injected-parameters``);
+- inject parameters with papermill: a code cell such as ``SEED = 1`` is inserted right after
+  the cell tagged ``parameters`` (the new cell is tagged ``injected-parameters``); cells run
+  through nbclient, not papermill's engine, for the two points below;
 - run every cell ``passes`` times in the same kernel ("Run All" twice); the outputs of the
   first pass are kept in ``Result.first_pass``;
 - measure the peak resident memory of the kernel and of every process it starts.
@@ -15,6 +16,7 @@ Beyond a plain top-to-bottom run, ``execute`` can
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import tempfile
@@ -29,6 +31,7 @@ import nbformat
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from papermill.parameterize import parameterize_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -71,43 +74,33 @@ class Result:
     peak_rss: int | None = None
 
 
-def parameter_source(parameters: Mapping[str, Any]) -> str:
-    """``{"SEED": 1, "DATASET": "digits"}`` -> ``SEED = 1\\nDATASET = 'digits'``."""
-    lines = []
-    for name, value in parameters.items():
-        if not (isinstance(name, str) and name.isidentifier()):
-            raise ValueError(f"parameter names must be Python identifiers, got {name!r}")
-        lines.append(f"{name} = {value!r}")
-    return "\n".join(lines)
-
-
-def parameters_cell_index(nb: nbformat.NotebookNode) -> int:
-    """Index of the single code cell tagged ``parameters``; ValueError if there is none."""
-    tagged = [i for i, c in enumerate(nb.cells)
-              if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
-    if len(tagged) != 1:
-        raise ValueError(f"expected exactly one code cell tagged 'parameters', found {len(tagged)}")
-    return tagged[0]
-
-
-def parameter_names(path: Path) -> set[str]:
-    """The names assigned at the top level of the ``parameters`` cell of ``path``."""
-    import ast
-
-    nb = nbformat.read(path, as_version=4)
-    tree = ast.parse(nb.cells[parameters_cell_index(nb)].source)
+def parameter_names(nb: nbformat.NotebookNode, name: str = "the notebook") -> set[str]:
+    """The names assigned at the top level of ``nb``'s single code cell tagged ``parameters``."""
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1 or tagged[0].cell_type != "code":
+        raise ValueError(f"{name} must have exactly one cell tagged 'parameters', a code cell; "
+                         f"found {[c.cell_type for c in tagged]}")
+    tree = ast.parse(tagged[0].source)
     return {target.id for node in tree.body if isinstance(node, ast.Assign)
             for target in node.targets if isinstance(target, ast.Name)}
 
 
-def inject_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any] | str) -> int:
-    """Insert a code cell setting ``parameters`` right after the ``parameters`` cell, in
-    place; return its index."""
-    source = parameters if isinstance(parameters, str) else parameter_source(parameters)
-    index = parameters_cell_index(nb) + 1
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
-    nb.cells.insert(index, cell)
-    return index
+def inject_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any],
+                      name: str = "the notebook") -> tuple[nbformat.NotebookNode, int]:
+    """papermill's cell setting ``parameters``, inserted after the ``parameters`` cell; return
+    the notebook and that cell's index."""
+    # A name the parameters cell does not assign would be set and then ignored: refuse it.
+    known = parameter_names(nb, name)
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise ValueError(f"{name} has no parameter {', '.join(map(repr, unknown))}; its "
+                         f"parameters cell assigns {', '.join(sorted(known))}")
+    # What papermill's own loader would add, and parameterize_notebook reads.
+    nb.metadata.setdefault("papermill", {})
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    nb = parameterize_notebook(nb, dict(parameters), kernel_name="python3", language="python")
+    return nb, next(i for i, c in enumerate(nb.cells) if INJECTED_TAG in c.metadata.tags)
 
 
 # --------------------------------------------------------------------------- memory
@@ -210,23 +203,31 @@ def _file_index(index: int, injected: int | None) -> int | str:
     return index - 1
 
 
+def _client(nb: nbformat.NotebookNode, path: Path, cell_timeout: int
+            ) -> tuple[tempfile.TemporaryDirectory, NotebookClient]:
+    """A folder for the kernel's sockets, and an nbclient client running ``nb`` from
+    ``path``'s folder."""
+    # The kernel talks to this process over Unix sockets in a private folder, not TCP ports:
+    # nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print.
+    sockets = tempfile.TemporaryDirectory(prefix="aelib-kernel-")
+    manager = KernelManager(kernel_name="python3", transport="ipc",
+                            ip=str(Path(sockets.name) / "kernel"))
+    return sockets, NotebookClient(nb, km=manager, timeout=cell_timeout, kernel_name="python3",
+                                   resources={"metadata": {"path": str(path.parent)}})
+
+
 def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int = 600,
-            parameters: Mapping[str, Any] | str | None = None, passes: int = 1,
+            parameters: Mapping[str, Any] | None = None, passes: int = 1,
             measure_memory: bool = False) -> Result:
     """Run every cell of ``path`` top to bottom, ``passes`` times in one fresh kernel, with
     ``env`` added to the kernel's environment and ``parameters`` injected after the cell
     tagged ``parameters``. Raises ``NotebookFailed`` naming the cell and the pass."""
     if passes < 1:
         raise ValueError(f"passes must be >= 1, got {passes}")
-    nb = nbformat.read(path, as_version=4)
-    injected = None if parameters is None else inject_parameters(nb, parameters)
-    # The kernel talks to this process over Unix sockets in a private folder, not TCP ports:
-    # nothing listens on the network, and ipykernel has no unencrypted-TCP warning to print.
-    sockets = tempfile.TemporaryDirectory(prefix="aelib-kernel-")
-    manager = KernelManager(kernel_name="python3", transport="ipc",
-                            ip=str(Path(sockets.name) / "kernel"))
-    client = NotebookClient(nb, km=manager, timeout=cell_timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    nb, injected = nbformat.read(path, as_version=4), None
+    if parameters is not None:
+        nb, injected = inject_parameters(nb, parameters, path.name)
+    sockets, client = _client(nb, path, cell_timeout)
     kernel_env = {**os.environ, **(env or {})}
     result = Result(path, nb, 0.0)
     start = time.perf_counter()
@@ -270,22 +271,3 @@ def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int 
             sampler.stop()
     result.seconds = time.perf_counter() - start
     return result
-
-
-def strip_outputs(nb: nbformat.NotebookNode) -> bool:
-    """Remove outputs, execution counts and run-time metadata in place; True if anything
-    changed."""
-    changed = False
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            if cell.get("outputs") or cell.get("execution_count") is not None:
-                changed = True
-            cell.outputs, cell.execution_count = [], None
-        for key in ("execution", "collapsed", "scrolled"):
-            if key in cell.metadata:
-                del cell.metadata[key]
-                changed = True
-    if "widgets" in nb.metadata:
-        del nb.metadata["widgets"]
-        changed = True
-    return changed

@@ -1,7 +1,7 @@
 """Execute every notebook into build/: executed notebooks, their HTML, slides and the index.
 
-    python scripts/run_notebooks.py [--fast] [--out build] [NAME_PART ...]
-    python scripts/run_notebooks.py --seeds 0 1 2 [NAME_PART ...]
+    python -m scripts.run_notebooks [--fast] [--out build] [NAME_PART ...]
+    python -m scripts.run_notebooks --seeds 0 1 2 [NAME_PART ...]
 
 Prints one line per notebook with its wall time, and writes that time into the executed
 copy's "**Run time:**" line. A failing notebook stops the run with exit status 1 and a message
@@ -17,30 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import build_site
 import nbformat
-from notebook_runner import ROOT, NotebookFailed, execute, notebooks
 
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
+from scripts import build_site
+from scripts.notebook_runner import ROOT, NotebookFailed, execute, notebooks
 
 #: The paragraph of the first cell that starts "**Run time:**", up to the next blank line.
 RUN_TIME_PARAGRAPH = re.compile(r"^\*\*Run time:\*\*.*?(?=\n[ \t]*\n|\Z)", re.M | re.S)
@@ -65,11 +50,11 @@ def run_seeds(selected: list[Path], seeds: list[int], env: dict[str, str], out: 
                 result = execute(path, env=env, parameters={"SEED": seed})
             except NotebookFailed as failure:
                 kept = folder / f"{path.stem}.failed.ipynb"
-                write_atomic(kept, nbformat.writes(failure.notebook))
+                build_site.write_text(kept, nbformat.writes(failure.notebook))
                 print(f"FAILED {path.name} with SEED = {seed}: {failure}\n  partial run kept "
                       f"in {kept}", file=sys.stderr)
                 return 1
-            write_atomic(folder / path.name, nbformat.writes(result.notebook))
+            build_site.write_text(folder / path.name, nbformat.writes(result.notebook))
             print(f"SEED = {seed}  {path.name:<40} {result.seconds:7.1f} s", flush=True)
     print(f"{len(selected)} notebooks x {len(seeds)} seeds passed in "
           f"{time.perf_counter() - total:.0f} s: executed copies in {out / 'seeds'}")
@@ -93,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds:
         return run_seeds(selected, args.seeds, env, args.out)
     # Static HTML cannot run widgets: the exporter shows each widget's fallback figure
-    # (aelib.widgets.STATIC_DISPLAY_PRIORITY) and loads MathJax and the rest from build/assets.
+    # (build_site.STATIC_DISPLAY_PRIORITY) and loads MathJax and the rest from build/assets.
     exporter = build_site.html_exporter()
     timings_file = args.out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
@@ -103,16 +88,16 @@ def main(argv: list[str] | None = None) -> int:
             result = execute(path, env=env)
         except NotebookFailed as failure:
             kept = args.out / "notebooks" / f"{path.stem}.failed.ipynb"
-            write_atomic(kept, nbformat.writes(failure.notebook))
+            build_site.write_text(kept, nbformat.writes(failure.notebook))
             print(f"FAILED {path.relative_to(ROOT)}: {failure}\n  partial run kept in {kept}",
                   file=sys.stderr)
             return 1
         stamp_run_time(result.notebook, result.seconds, args.fast)
-        write_atomic(args.out / "notebooks" / path.name, nbformat.writes(result.notebook))
+        build_site.write_text(args.out / "notebooks" / path.name, nbformat.writes(result.notebook))
         html, _ = exporter.from_notebook_node(result.notebook)
-        write_atomic(args.out / "html" / f"{path.stem}.html", html)
+        build_site.write_text(args.out / "html" / f"{path.stem}.html", html)
         timings[path.name] = round(result.seconds, 1)
-        write_atomic(timings_file, json.dumps(timings, indent=1, sort_keys=True) + "\n")
+        build_site.write_text(timings_file, json.dumps(timings, indent=1, sort_keys=True) + "\n")
         print(f"{path.name:<40} {result.seconds:7.1f} s", flush=True)
     print(f"{len(selected)} notebooks in {time.perf_counter() - total:.0f} s: executed copies "
           f"in {args.out / 'notebooks'}, HTML in {args.out / 'html'}")

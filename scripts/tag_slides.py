@@ -1,6 +1,6 @@
 """Set the reveal.js slide type of every cell of the notebooks from fixed rules.
 
-    python scripts/tag_slides.py [--force] [--check] [NOTEBOOK ...]
+    python -m scripts.tag_slides [--force] [--check] [NOTEBOOK ...]
 
 With no notebook given, every numbered notebook in notebooks/ is tagged. Only cell metadata
 (``metadata.slideshow.slide_type``) changes; sources and outputs are left as they are. A cell
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from aelib._files import atomic_write
+from aelib.paths import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_TAG = "slides-skip"

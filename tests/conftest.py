@@ -5,14 +5,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
-sys.path.insert(0, str(ROOT / "scripts"))
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

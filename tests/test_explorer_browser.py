@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 
-import explorer_app as app
 import pytest
 from conftest import guarded_pythonpath, require_chromium
+
+from scripts import explorer_app as app
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.timeout(600)]
 

@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-import build_site
 import nbformat
 import pytest
 from conftest import require_chromium
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from notebook_runner import NOTEBOOK_DIR, execute
+
+from scripts import build_site
+from scripts.notebook_runner import NOTEBOOK_DIR, execute
 
 SITE_NOTEBOOK = "01_likelihood_to_loss"
 # Any way a page could load something from another machine: tags, module and dynamic imports.
@@ -193,7 +194,7 @@ def test_slides_typeset_and_advance_on_the_right_arrow(site: Path, offline_page)
 
 
 def test_make_run_writes_the_measured_run_time_into_the_executed_copy():
-    from run_notebooks import stamp_run_time
+    from scripts.run_notebooks import stamp_run_time
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
         "# 09 · A title\n\n**Run time:** measured by `make run`,\nwhich writes it here.\n\n"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import tag_slides
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from scripts import tag_slides
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -109,5 +110,5 @@ def test_every_cell_has_slide_metadata(path: Path):
                if cell.metadata.get("slideshow", {}).get("slide_type") not in
                tag_slides.SLIDE_TYPES]
     assert not missing, (f"{path.name}: cells {missing} have no slide type; "
-                         f"run `python scripts/tag_slides.py {path.relative_to(ROOT)}`")
+                         f"run `python -m scripts.tag_slides {path.relative_to(ROOT)}`")
     assert nb.cells[0].metadata["slideshow"]["slide_type"] == "slide"
