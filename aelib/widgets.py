@@ -306,7 +306,9 @@ def _latent_models(value: Any, name: str, _: Any = None) -> dict[str, LatentMode
         raise ValueError(f"{name} must be a dict of one to three name -> model")
     for key, model in value.items():
         instance(LatentModel, "an aelib Autoencoder or VAE")(model, f"{name}[{key!r}]")
-        integer(2, 2)(model.config.latent_dim, f"{name}[{key!r}].config.latent_dim")
+        if model.config.latent_dim != 2:
+            raise ValueError(f"{name}[{key!r}] must have a 2-D latent space to be explored, got "
+                             f"latent_dim = {model.config.latent_dim}")
     return dict(value)
 
 

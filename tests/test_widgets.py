@@ -491,7 +491,7 @@ def test_latent_explorer_has_a_static_fallback(latent_explorer, monkeypatch):
 
 
 def test_latent_widget_checks_its_arguments(pair_models, digits_60):
-    with pytest.raises(ValueError, match=r"models\['AE'\]\.config\.latent_dim must be <= 2, got 3"):
+    with pytest.raises(ValueError, match=r"models\[.AE.\] must have a 2-D latent space .* = 3"):
         widgets.latent_widget({"AE": _latent_model("ae", latent_dim=3)}, digits_60)
     with pytest.raises(ValueError, match="models must be a dict of one to three"):
         widgets.latent_widget({}, digits_60)
