@@ -18,8 +18,11 @@ A failure names the notebook, the run, the pass and the cell.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -27,9 +30,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import guarded_pythonpath, netguard
-from notebook_runner import NotebookFailed, Result, execute, notebooks, parameter_names
-from run_notebooks import RUN_TIME_PARAGRAPH
+from conftest import ROOT, guarded_pythonpath, netguard
+
+from scripts.notebook_runner import NotebookFailed, Result, execute, notebooks, parameter_names
+from scripts.run_notebooks import RUN_TIME_PARAGRAPH
 
 NOTEBOOKS = notebooks()
 IDS = [p.stem for p in NOTEBOOKS]
@@ -52,14 +56,46 @@ def test_notebooks_are_numbered_from_00_without_gaps():
     assert numbers == list(range(len(numbers))), f"notebook numbers {numbers}"
 
 
+#: What `make strip` runs: nbstripout, keeping the cell ids the notebooks are committed with.
+NBSTRIPOUT = [sys.executable, "-m", "nbstripout", "--keep-id"]
+
+
+def nbstripout(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*NBSTRIPOUT, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+@functools.cache
+def would_be_stripped() -> str:
+    """What ``nbstripout --verify`` says of all the notebooks at once (one process, not seven)."""
+    done = nbstripout("--verify", *map(str, NOTEBOOKS))
+    # 0: all stripped; 1: some would be stripped, named in the output; anything else: broken.
+    assert done.returncode in (0, 1) and (done.returncode == 1) == ("would have" in done.stdout), \
+        f"nbstripout --verify failed: {done.returncode} {done.stderr}"
+    return done.stdout
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_is_valid_and_stripped(path):
+    nbformat.validate(nbformat.read(path, as_version=4))
+    assert str(path) not in would_be_stripped(), \
+        f"{path.name} carries outputs or run-time metadata; run `make strip`"
+
+
+def test_make_strip_clears_what_a_run_adds_and_keeps_what_the_notebooks_rely_on(tmp_path):
+    cell = nbformat.v4.new_code_cell("1", execution_count=3,
+                                     outputs=[nbformat.v4.new_output("stream", text="1")])
+    kept = {"tags": ["solution"], "jupyter": {"source_hidden": True},
+            "slideshow": {"slide_type": "skip"}}
+    cell.metadata.update(kept, execution={"iopub.status.busy": "now"}, scrolled=True)
+    path = tmp_path / "07_run.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {}}), path)
+    assert nbstripout(str(path)).returncode == 0
     nb = nbformat.read(path, as_version=4)
-    nbformat.validate(nb)
-    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-             and (c.outputs or c.execution_count is not None)]
-    assert not dirty, f"{path.name}: cells {dirty} carry outputs; run `make strip`"
-    assert "widgets" not in nb.metadata, f"{path.name}: saved widget state; run `make strip`"
+    stripped = nb.cells[0]
+    assert stripped.outputs == [] and stripped.execution_count is None
+    assert stripped.metadata == kept and stripped.id == cell.id and "widgets" not in nb.metadata
+    assert nbstripout("--verify", str(path)).returncode == 0
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -86,6 +122,19 @@ def test_notebook_follows_the_collection_conventions(path):
     assert glossary.cell_type == "markdown" and HANGUL.search(glossary.source) \
         and "|" in glossary.source, \
         f"{path.name}: the cell before References should be the English–Korean glossary"
+
+
+# One seeding idiom: notebooks pass SEED (to aelib.seed_everything, torch.manual_seed or a
+# function's seed=) and never build a random generator by hand.
+HAND_MADE_GENERATOR = re.compile(r"\b(?:Generator|default_rng|RandomState)\s*\(")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_notebook_builds_a_generator_by_hand(path):
+    nb = nbformat.read(path, as_version=4)
+    found = [line.strip() for cell in nb.cells if cell.cell_type == "code"
+             for line in cell.source.splitlines() if HAND_MADE_GENERATOR.search(line)]
+    assert not found, f"{path.name} builds a generator instead of passing SEED: {found}"
 
 
 # A duration typed into the prose goes stale: run times are measured by `make run`, which
@@ -295,7 +344,7 @@ def variant_parameters(path: Path) -> dict[str, object]:
     """Run C's parameters: a second seed, and the 8x8 digits where the notebook takes a
     DATASET."""
     parameters: dict[str, object] = {"SEED": SECOND_SEED}
-    if "DATASET" in parameter_names(path):
+    if "DATASET" in parameter_names(nbformat.read(path, as_version=4)):
         parameters["DATASET"] = SMALL_DATASET
     return parameters
 

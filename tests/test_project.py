@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import subprocess
+import sys
 import tomllib
 
 import yaml
@@ -47,3 +50,43 @@ def test_constraints_pin_every_dependency_and_the_cpu_torch():
 def test_build_output_is_ignored_by_git():
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert "build/" in ignored and ".venv/" in ignored
+
+
+# aelib's modules from the bottom up: each may import only modules before it in this list.
+LAYERS = ["_checks", "paths", "runtime",                       # plumbing
+          "download", "data", "likelihood", "dimensionality",  # data and the mathematics
+          "exercises", "models", "manifold",                   # models above them
+          "training", "evaluation", "zoo",                     # training and evaluation
+          "plotting", "views", "widgets"]                      # figures and widgets on top
+HEADLESS = LAYERS[:LAYERS.index("plotting")]
+
+
+def _aelib_imports(path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "aelib":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aelib."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("aelib.")}
+    return found
+
+
+def test_aelib_imports_point_one_way():
+    modules = sorted(p.stem for p in (ROOT / "aelib").glob("*.py") if p.stem != "__init__")
+    assert sorted(LAYERS) == modules, "a module is missing from LAYERS (or LAYERS is stale)"
+    for name in LAYERS:
+        below = set(LAYERS[:LAYERS.index(name)])
+        upward = _aelib_imports(ROOT / "aelib" / f"{name}.py") - below
+        assert not upward, f"aelib.{name} imports {sorted(upward)}, which sit above it"
+
+
+def test_the_core_runs_headless():
+    code = ("import sys\n"
+            f"for name in {HEADLESS!r}: __import__('aelib.' + name)\n"
+            "print(sorted(m for m in ('matplotlib', 'ipywidgets', 'IPython', 'PIL')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]", f"the core imports {out.strip()}"
