@@ -124,8 +124,8 @@ def run_reference(train: ImageDataset, test: ImageDataset, *, epochs: int,
 
 
 def run_aelib(train: ImageDataset, test: ImageDataset, *, target: float, max_epochs: int,
-              seed: int, lr: float = LEARNING_RATE) -> tuple[float, History]:
-    """(wall seconds until the test loss first reaches ``target``, the History)."""
+              seed: int, lr: float = LEARNING_RATE) -> tuple[float, History, nn.Module]:
+    """(wall seconds until the test loss first reaches ``target``, the History, the model)."""
     started = time.perf_counter()
     train_x, test_x = train.to_tensor(), test.to_tensor()
     config = ModelConfig(kind="vae", input_dim=784, hidden=(400,), latent_dim=20,
@@ -134,7 +134,22 @@ def run_aelib(train: ImageDataset, test: ImageDataset, *, target: float, max_epo
     history = fit(model, train_x, test_x, epochs=max_epochs, batch_size=BATCH_SIZE, lr=lr,
                   seed=seed, progress=False,
                   callback=lambda epoch, h: h.val_loss[-1] <= target)
-    return time.perf_counter() - started, history
+    return time.perf_counter() - started, history, model
+
+
+def reference_test_loss(model: nn.Module, test: ImageDataset, *, seed: int) -> float:
+    """An aelib VAE's test loss measured the reference's way: its DataLoader, one z per image
+    from torch's global generator, summed BCE + KL per image (``reference_loss``)."""
+    torch.manual_seed(seed)
+    loader = DataLoader(DigitImages(test.images, test.labels), batch_size=BATCH_SIZE)
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for x, _labels in loader:
+            mu, logvar = model.encode(x.view(-1, 784))
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            total += reference_loss(model.decode(z), x, mu, logvar).item()
+    return total / len(loader.dataset)
 
 
 # --------------------------------------------------------------------------- where time goes
@@ -219,14 +234,55 @@ def sweep_learning_rates(train: ImageDataset, test: ImageDataset, spec: str, *, 
     for lr in rates:
         counts = []
         for sweep_seed in SWEEP_SEEDS:
-            _, history = run_aelib(train, test, target=target, max_epochs=max_epochs,
-                                   seed=sweep_seed, lr=lr)
+            _, history, _ = run_aelib(train, test, target=target, max_epochs=max_epochs,
+                                      seed=sweep_seed, lr=lr)
             counts.append(history.epochs if history.val_loss[-1] <= target else None)
         reached = [c for c in counts if c is not None]
         summary = (f"mean {statistics.mean(reached):.1f}, median {statistics.median(reached):g}"
                    if reached else "never")
         print(f"  lr {lr:g}: " + " ".join("-" if c is None else str(c) for c in counts)
               + f"  ({summary}; reached {len(reached)} of {len(counts)})", flush=True)
+
+
+# --------------------------------------------------------------------------- every pair
+
+
+def grid(dataset: ImageDataset, *, seeds: list[int], splits: list[int], epochs: int,
+         max_epochs: int, lr: float) -> None:
+    """For every data split (split seed) and training seed: the reference, then aelib on the
+    same split and seed, timed back to back; aelib's loss is checked the reference's way."""
+    print(f"aelib lr {lr:g}; training seeds {seeds} x split seeds {splits}; a pair = the "
+          f"reference's {epochs} epochs, then aelib until its test loss is at the reference's")
+    print(f"{'split':>5} {'seed':>4} {'ref s':>7} {'ref s/ep':>8} {'epochs':>6} {'aelib s':>7} "
+          f"{'s/ep':>6} {'ratio':>6} {'per-epoch':>9} {'target':>7} {'checked':>7}")
+    # Warm-up, untimed: the first epochs of a process pay for allocations and lazy set-up.
+    warm_train, warm_test = dataset.split(test_fraction=0.2, seed=splits[0])
+    run_reference(warm_train, warm_test, epochs=1, seed=seeds[0])
+    run_aelib(warm_train, warm_test, target=0.0, max_epochs=1, seed=seeds[0], lr=lr)
+    rows = []
+    for split in splits:
+        train, test = dataset.split(test_fraction=0.2, seed=split)
+        for seed in seeds:
+            ref_seconds, ref_losses = run_reference(train, test, epochs=epochs, seed=seed)
+            target = ref_losses[-1]
+            seconds, history, model = run_aelib(train, test, target=target,
+                                                max_epochs=max_epochs, seed=seed, lr=lr)
+            checked = reference_test_loss(model, test, seed=seed)
+            reached = history.val_loss[-1] <= target
+            row = (split, seed, seconds / ref_seconds,
+                   (seconds / history.epochs) / (ref_seconds / epochs), reached, checked <= target)
+            rows.append(row)
+            print(f"{split:>5} {seed:>4} {ref_seconds:>7.2f} {ref_seconds / epochs:>8.3f} "
+                  f"{history.epochs if reached else '-':>6} {seconds:>7.2f} "
+                  f"{seconds / history.epochs:>6.3f} {row[2]:>6.3f} {row[3]:>9.3f} "
+                  f"{target:>7.2f} {checked:>7.2f}", flush=True)
+    ratios = [r[2] for r in rows]
+    worst = max(rows, key=lambda r: r[2])
+    print(f"\n{len(rows)} pairs, {sum(r[4] for r in rows)} reached the reference's loss "
+          f"({sum(r[5] for r in rows)} also by the reference's evaluation); time ratio median "
+          f"{statistics.median(ratios):.3f}, worst {worst[2]:.3f} (split {worst[0]}, seed "
+          f"{worst[1]}); per-epoch ratio median "
+          f"{statistics.median(r[3] for r in rows):.3f} (target: median <= {TARGET_RATIO:.3f})")
 
 
 # --------------------------------------------------------------------------- report
@@ -252,12 +308,26 @@ def main() -> None:
     parser.add_argument("--sweep-lr", metavar="LR,LR,...",
                         help="instead of timing: for each learning rate, how many epochs aelib "
                              f"needs to reach the reference's loss with seeds {SWEEP_SEEDS}")
+    parser.add_argument("--grid", action="store_true",
+                        help="instead: every pair of a training seed (--seeds) and a data split "
+                             "seed (--splits), reference then aelib, with median and worst ratio")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="training seeds for --grid (0 1 2 3 4)")
+    parser.add_argument("--splits", type=int, nargs="+", default=[0, 1, 2],
+                        help="split seeds for --grid (0 1 2)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the reference's data pipeline alone and the matrix "
                              "products alone (the floor of any fp32 loop on this machine)")
     args = parser.parse_args()
 
     threads = configure_threads(args.threads)
+    if args.grid:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch "
+              f"{torch.__version__}, {threads} torch threads; data: mnist_subset "
+              f"split(test_fraction=0.2, seed=split); batch {BATCH_SIZE}")
+        grid(load_dataset("mnist_subset"), seeds=args.seeds, splits=args.splits,
+             epochs=args.epochs, max_epochs=args.max_epochs, lr=args.lr)
+        return
     train, test = load_dataset("mnist_subset").split(test_fraction=0.2, seed=0)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{threads} torch threads, seed {args.seed}"
@@ -280,9 +350,9 @@ def main() -> None:
         ref_times.append(seconds)
         target = ref_losses[-1]  # the same on every repeat: both runs are seeded
         for label, lr in variants:
-            seconds, histories[label] = run_aelib(train, test, target=target,
-                                                  max_epochs=args.max_epochs, seed=args.seed,
-                                                  lr=lr)
+            seconds, histories[label], _ = run_aelib(train, test, target=target,
+                                                     max_epochs=args.max_epochs,
+                                                     seed=args.seed, lr=lr)
             times[label].append(seconds)
 
     ref_best = min(ref_times)

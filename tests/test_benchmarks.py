@@ -49,3 +49,20 @@ def test_sweep_refuses_a_bad_list_and_the_reported_seed():
     assert done.returncode != 0 and "--sweep-lr must list positive" in done.stderr
     done = run_bench("--sweep-lr", "1e-3", "--seed", "3")
     assert done.returncode != 0 and "--seed 3 is one of the sweep's seeds" in done.stderr
+
+
+def test_grid_reports_every_pair_and_the_median_and_worst_ratio():
+    done = run_bench("--grid", "--seeds", "0", "1", "--splits", "0", "1", "--epochs", "1",
+                     "--max-epochs", "2", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()
+            if re.match(r"\s+\d+\s+\d+\s+[\d.]+", line)]
+    assert [(r[0], r[1]) for r in rows] == [("0", "0"), ("0", "1"), ("1", "0"), ("1", "1")]
+    ratios = sorted(float(r[7]) for r in rows)
+    summary = re.search(r"4 pairs, (\d) reached .*ratio median ([\d.]+), worst ([\d.]+)",
+                        done.stdout)
+    assert summary, done.stdout
+    assert abs(float(summary[2]) - (ratios[1] + ratios[2]) / 2) <= 1.5e-3
+    assert float(summary[3]) == ratios[-1]
+    for row in rows:  # measured the reference's way, a reached loss is at the target too
+        assert row[4] == "-" or float(row[10]) <= 1.01 * float(row[9]), row
