@@ -1,4 +1,5 @@
-"""benchmarks/bench_training.py still runs end to end (tiny settings; no timing is asserted)."""
+"""benchmarks/bench_training.py and bench_scaling.py still run end to end (tiny settings; no
+timing is asserted)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,18 @@ def test_grid_reports_every_pair_and_the_median_and_worst_ratio():
     assert float(summary[3]) == ratios[-1]
     for row in rows:  # measured the reference's way, a reached loss is at the target too
         assert row[4] == "-" or float(row[10]) <= 1.01 * float(row[9]), row
+
+
+def test_scaling_reports_every_size_and_width():
+    env = {**os.environ, "PYTHONPATH": guarded_pythonpath(ROOT)}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_scaling.py"),
+                           "--sizes", "600", "1200", "--widths", "16", "32", "--epochs", "2",
+                           "--threads", "1"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    sizes = re.findall(r"^\s+(\d+)\s+400\s+([\d.]+)\s+([\d.]+) \(([\d.]+)x\)", done.stdout, re.M)
+    assert [s[0] for s in sizes] == ["600", "1200"] and sizes[0][3] == "1.00", done.stdout
+    for n, seconds, per_k, _ in sizes:  # ms per 1,000 images, from the seconds per epoch
+        assert abs(float(per_k) - 1e6 * float(seconds) / int(n)) <= 0.01 * float(per_k) + 1
+    widths = re.findall(r"^\s+600\s+(16|32)\s+[\d.]+$", done.stdout, re.M)
+    assert widths == ["16", "32"], done.stdout
