@@ -166,7 +166,8 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
     """Train ``model`` in place with Adam on train_x (n, input_dim); return its History.
     seed: the shuffling and the VAE's noise; the same seed gives the same History on the CPU.
     corrupt: ``corrupt(x, generator) -> noisy x`` (e.g. ``GaussianNoise(0.3)``) trains a
-    denoising AE. callback: ``callback(epoch, history)`` after each epoch; True stops."""
+    denoising AE. callback: ``callback(epoch, history)`` after each epoch; True stops.
+    A loss that stops being finite raises ``NonFiniteLossError`` naming the epoch and batch."""
     generator = torch.Generator().manual_seed(seed)
     # The fused Adam kernel updates every parameter in one pass; the default for-loop Adam
     # costs ~7x more per step on this model (see benchmarks/README.md).
@@ -335,8 +336,9 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
             warnings.warn(f"ignoring the damaged cache entry {path} and training again: {err}",
                           RuntimeWarning, stacklevel=3)  # the caller of train_or_load
 
-    history = fit(model, train_x, val_x, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  progress=progress, corrupt=corrupt)
+    # The data and settings were checked above: train without checking them again.
+    history = fit.__wrapped__(model, train_x, val_x, epochs=epochs, batch_size=batch_size, lr=lr,
+                              seed=seed, progress=progress, corrupt=corrupt)
     save_checkpoint(path, model, history, metadata={"cache_key": key, "run": description})
     model.eval()
     return model, history
