@@ -110,6 +110,25 @@ def optional(inner: Check) -> Check:
     return lambda value, name, args=None: None if value is None else inner(value, name, args)
 
 
+def torch_device(value: Any, name: str, _: Any = None) -> torch.device:
+    """'cpu', 'cuda', 'cuda:N' or 'mps' (or such a torch.device) that this machine has."""
+    if not isinstance(value, (str, torch.device)):
+        raise TypeError(f"{name} must be a device name such as 'cpu', 'cuda' or 'mps', "
+                        f"got {describe(value)}")
+    try:
+        found = torch.device(value)
+    except RuntimeError:
+        found = None
+    if found is None or found.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {value!r}")
+    available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                 "mps": torch.backends.mps.is_available()}[found.type]
+    if not available or found.type == "cuda" and (found.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"{name} is {value!r}, but this machine has no such device "
+                         f"(torch {torch.__version__}); use 'cpu'")
+    return found
+
+
 seed = integer(0)
 positive = real(0.0, open_low=True)
 fraction = real(0.0, 1.0)

@@ -56,7 +56,8 @@ _LABELS = array(1, kinds="iu", what="integer", tensors=True)
 
 @contextlib.contextmanager
 def _evaluating(model: LatentModel) -> Iterator[None]:
-    """Eval mode and no gradients inside the block; the model's mode is restored after."""
+    """Eval mode and no gradients inside the block; the model's mode is restored after.
+    Inside, batches go to the model's device and results come back to the CPU."""
     was_training = model.training
     model.eval()
     try:
@@ -70,7 +71,8 @@ def _evaluating(model: LatentModel) -> Iterator[None]:
 def encode_dataset(model: LatentModel, x: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
     """The codes ``model.embed(x)``, in batches: (n, input_dim) -> (n, latent_dim)."""
     with _evaluating(model):
-        return torch.cat([model.embed(batch) for batch in x.split(batch_size)])
+        return torch.cat([model.embed(batch.to(model.device)).cpu()
+                          for batch in x.split(batch_size)])
 
 
 @validate(model=_MODEL, x=images_for("model"), batch_size=integer(1))
@@ -79,23 +81,23 @@ def reconstruction_error(model: LatentModel, x: torch.Tensor, *,
     """Mean over pixels of (x - decode(embed(x)))^2: (n, input_dim) -> (n,)."""
     # For a model trained on such images, a distance to the manifold it has learned.
     with _evaluating(model):
-        return torch.cat([(batch - model.reconstruct(batch)).pow(2).mean(dim=1)
-                          for batch in x.split(batch_size)])
+        return torch.cat([(batch - model.reconstruct(batch.to(model.device)).cpu()).pow(2)
+                          .mean(dim=1) for batch in x.split(batch_size)])
 
 
 @validate(vae=_VAE, x=images_for("vae"), n_samples=integer(1), batch_size=integer(1), seed=seed)
 def elbo(vae: VAE, x: torch.Tensor, *, n_samples: int = 1, batch_size: int = 1000,
          seed: int = 0) -> torch.Tensor:
     """ELBO in nats, E_q over ``n_samples`` draws, exact KL, beta = 1: (n, input_dim) -> (n,)."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(vae.device).manual_seed(seed)
     parts = []
     with _evaluating(vae):
-        for batch in x.split(batch_size):
+        for batch in x.to(vae.device).split(batch_size):
             mu, logvar = vae.encode(batch)
-            nll = torch.zeros(len(batch), dtype=batch.dtype)
+            nll = torch.zeros(len(batch), dtype=batch.dtype, device=batch.device)
             for _ in range(n_samples):
                 nll += vae.reconstruction_nll(batch, reparameterize(mu, logvar, generator))
-            parts.append(-nll / n_samples - gaussian_kl(mu, logvar))
+            parts.append((-nll / n_samples - gaussian_kl(mu, logvar)).cpu())
     return torch.cat(parts)
 
 
@@ -124,13 +126,16 @@ def log_importance_weights(vae: VAE, x: torch.Tensor, *, k: int, prior_weight: f
     r = (1 - prior_weight) N(mu(x), (scale sigma(x))^2) + prior_weight N(0, I): q(z | x) by
     default, the prior alone (draws shared by all images) at prior_weight = 1. A little prior
     weight ("defensive" importance sampling) puts draws where q has none."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(vae.device).manual_seed(seed)
+    x = x.to(vae.device)
     with _evaluating(vae):
         if prior_weight == 1.0:
-            z = torch.randn((k, vae.config.latent_dim), generator=generator, dtype=x.dtype)
-            return torch.cat([_pairwise_log_likelihood(vae, x, chunk)
+            z = torch.randn((k, vae.config.latent_dim), generator=generator, dtype=x.dtype,
+                            device=x.device)
+            return torch.cat([_pairwise_log_likelihood(vae, x, chunk).cpu()
                               for chunk in z.split(GRID_CHUNK)], dim=1)
-        return torch.cat([_proposal_log_weights(vae, batch, k, prior_weight, scale, generator)
+        return torch.cat([_proposal_log_weights(vae, batch, k, prior_weight, scale,
+                                                generator).cpu()
                           for batch in x.split(batch_size)])
 
 
@@ -143,11 +148,12 @@ def _proposal_log_weights(vae: VAE, x: torch.Tensor, k: int, prior_weight: float
     per_chunk = max(1, 16384 // n)     # (draws * n) decoded rows at a time
     for start in range(0, k, per_chunk):
         s = min(per_chunk, k - start)
-        z = mu + sd * torch.randn((s, *mu.shape), generator=generator, dtype=mu.dtype)
+        z = mu + sd * torch.randn((s, *mu.shape), generator=generator, dtype=mu.dtype,
+                                  device=mu.device)
         if prior_weight > 0.0:
-            from_prior = torch.rand((s, n, 1), generator=generator) < prior_weight
-            z = torch.where(from_prior, torch.randn(z.shape, generator=generator,
-                                                    dtype=z.dtype), z)      # (s, n, d)
+            from_prior = torch.rand((s, n, 1), generator=generator, device=mu.device)
+            z = torch.where(from_prior < prior_weight, torch.randn(
+                z.shape, generator=generator, dtype=z.dtype, device=z.device), z)  # (s, n, d)
         log_q = -0.5 * (((z - mu) / sd).pow(2) + LOG_2PI).sum(dim=2) - sd.log().sum(dim=1)
         log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(dim=2)
         if prior_weight > 0.0:
@@ -196,9 +202,11 @@ def _grid_chunks(vae: VAE, x: torch.Tensor, limit: float,
     """(codes (c, d), log p(x | z) + log p(z) (n, c)) for the grid, a chunk of codes at a time;
     ``latent_grid_codes`` checks limit and step. Each code is decoded once for all images."""
     codes = latent_grid_codes(limit=limit, step=step, dim=vae.config.latent_dim).to(x.dtype)
+    x = x.to(vae.device)
     for chunk in codes.split(GRID_CHUNK):
-        yield chunk, (_pairwise_log_likelihood(vae, x, chunk)
-                      - 0.5 * (chunk.pow(2) + LOG_2PI).sum(dim=1))
+        log_joint = (_pairwise_log_likelihood(vae, x, chunk.to(vae.device))
+                     - 0.5 * (chunk.to(vae.device).pow(2) + LOG_2PI).sum(dim=1))
+        yield chunk, log_joint.cpu()
 
 
 @validate(vae=_grid_vae, x=images_for("vae"))
@@ -232,8 +240,8 @@ def aggregate_posterior_log_density(vae: VAE, x: torch.Tensor, z: torch.Tensor) 
     """log q(z) of q(z) = (1/n) sum_i q(z | x_i): x (n, input_dim), z (m, latent_dim) -> (m,)."""
     # The codes the decoder is trained on; the KL term pulls them towards p(z), not onto it.
     with _evaluating(vae):
-        mu, logvar = torch.cat([torch.cat(vae.encode(b), dim=1) for b in x.split(1000)]
-                               ).chunk(2, dim=1)                        # (n, d) each
+        mu, logvar = torch.cat([torch.cat(vae.encode(b.to(vae.device)), dim=1).cpu()
+                                for b in x.split(1000)]).chunk(2, dim=1)  # (n, d) each
     parts = []
     for chunk in z.split(256):
         diff = (chunk[:, None, :] - mu[None]) ** 2 / logvar.exp()[None]   # (c, n, d)

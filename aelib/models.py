@@ -28,7 +28,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from aelib import likelihood
-from aelib._checks import choice, instance, integer, optional, real, seed, validate, validate_fields
+from aelib._checks import (
+    choice,
+    instance,
+    integer,
+    optional,
+    real,
+    seed,
+    torch_device,
+    validate,
+    validate_fields,
+)
 
 KINDS = ("ae", "vae")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -149,6 +159,11 @@ class LatentModel(nn.Module):
         else:
             self.register_parameter("raw_sigma", None)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (``model.to(device)`` moves them); inputs must be there too."""
+        return self.decoder[0].weight.device
+
     def sigma(self) -> float | torch.Tensor:
         """The Gaussian decoder's sigma: the fixed float, or the learned (input_dim,) tensor."""
         if self.config.likelihood != "gaussian":
@@ -196,7 +211,7 @@ class Autoencoder(LatentModel):
         default (a noisy x and a clean target: a denoising AE). ``generator`` is not used."""
         target = x if target is None else target
         reconstruction = self.reconstruction_nll(target, self.encoder(x)).mean()
-        kl = torch.zeros((), dtype=reconstruction.dtype)
+        kl = torch.zeros((), dtype=reconstruction.dtype, device=reconstruction.device)
         return LossTerms(reconstruction, reconstruction, kl)
 
 
@@ -229,22 +244,24 @@ class VAE(LatentModel):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` new images decode(z), z ~ N(0, I), without gradients; -> (n, input_dim)."""
-        weight = self.decoder[0].weight
-        z = torch.randn((n, self.config.latent_dim), generator=generator, dtype=weight.dtype,
-                        device=weight.device)
+        z = torch.randn((n, self.config.latent_dim), generator=generator,
+                        dtype=self.decoder[0].weight.dtype, device=self.device)
         return self.decode(z)
 
 
-@validate(config=instance(ModelConfig, "a ModelConfig (from_dict builds one)"), seed=optional(seed))
-def build_model(config: ModelConfig, *, seed: int | None = None) -> Autoencoder | VAE:
-    """The ``Autoencoder`` or ``VAE`` that ``config`` describes; it keeps ``config``. Its
-    initial weights depend on ``seed`` alone, or come from the global RNG if it is None."""
+@validate(config=instance(ModelConfig, "a ModelConfig (from_dict builds one)"), seed=optional(seed),
+          device=torch_device)
+def build_model(config: ModelConfig, *, seed: int | None = None,
+                device: str | torch.device = "cpu") -> Autoencoder | VAE:
+    """The ``Autoencoder`` or ``VAE`` that ``config`` describes, on ``device``; it keeps
+    ``config``. Its initial weights depend on ``seed`` alone (drawn on the CPU, so they are the
+    same on every device), or come from the global RNG if it is None."""
     cls = VAE if config.kind == "vae" else Autoencoder
     if seed is None:
-        return cls(config)
+        return cls(config).to(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return cls(config)
+        return cls(config).to(device)
 
 
 # --------------------------------------------------------------------------- gradient estimators

@@ -2,7 +2,9 @@
 
 ``fit`` trains in place and returns a ``History``. Each epoch slices batches out of the one
 data tensor along an index permutation drawn from a seeded ``torch.Generator``: no per-image
-Python work, and the same seed repeats the same run bit for bit on the CPU. ``train_or_load``
+Python work, and the same seed repeats the same run bit for bit on the CPU. Adam's learning
+rate follows a one-cycle schedule over all the epochs asked for: a warm-up to ``lr``, then a
+decay to almost nothing (``make_optimizer``). ``train_or_load``
 wraps ``fit`` with a cache on disk (``aelib.paths.cache_dir()``) keyed by everything that
 determines the result, so that notebooks 04, 05 and 06 share trained models.
 """
@@ -22,14 +24,28 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from aelib._checks import images_for, instance, integer, optional, real, validate, validate_fields
+from aelib._checks import (
+    choice,
+    images_for,
+    instance,
+    integer,
+    optional,
+    real,
+    torch_device,
+    validate,
+    validate_fields,
+)
 from aelib.models import LatentModel, LossTerms, ModelConfig, build_model
 from aelib.paths import atomic_write
 from aelib.paths import cache_dir as default_cache_dir
 
 CHECKPOINT_FORMAT = "aelib-checkpoint"
 CHECKPOINT_VERSION = 1
-TRAINING_RECIPE_VERSION = 1  # bump when fit()'s results change: old cache entries then miss
+TRAINING_RECIPE_VERSION = 2  # bump when fit()'s results change: old cache entries then miss
+BATCH_SIZE = 128  # fit's default recipe: one-cycle Adam with this batch size and peak rate,
+LEARNING_RATE = 1e-2  # chosen by benchmarks/bench_training.py --sweep (see its README)
+SCHEDULES = ("one_cycle", "constant")
+CPU = torch.device("cpu")
 EVAL_BATCH_SIZE = 1000  # images per forward pass when measuring a loss without gradients
 
 Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -104,7 +120,8 @@ class GaussianNoise:
         validate_fields(self, std=real(0.0), clip=instance(bool, "True or False"))
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        noisy = x + self.std * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        noisy = x + self.std * torch.randn(x.shape, generator=generator, dtype=x.dtype,
+                                           device=x.device)
         return noisy.clamp(0.0, 1.0) if self.clip else noisy
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,18 +131,19 @@ class GaussianNoise:
 @validate(model=MODEL, x=IMAGES, batch_size=integer(1), seed=integer(0))
 def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = EVAL_BATCH_SIZE,
                   seed: int = 0) -> dict[str, float]:
-    """Loss terms averaged over all of x (n, input_dim), in eval mode without gradients:
-    {"total", "reconstruction", "kl"} in nats per image. ``seed`` fixes a VAE's noise."""
-    generator = torch.Generator().manual_seed(seed)
+    """Loss terms averaged over all of x (n, input_dim), in eval mode without gradients, on
+    the model's device: {"total", "reconstruction", "kl"} in nats per image. ``seed`` fixes a
+    VAE's noise."""
+    generator = torch.Generator(model.device).manual_seed(seed)
     sums = torch.zeros(3, dtype=torch.float64)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
-                batch = x[start:start + batch_size]
+                batch = x[start:start + batch_size].to(model.device)
                 terms = model.loss(batch, generator=generator)
-                sums += torch.stack(list(terms)).double() * len(batch)
+                sums += torch.stack(list(terms)).cpu().double() * len(batch)  # MPS has no fp64
     finally:
         model.train(was_training)
     means = (sums / len(x)).tolist()
@@ -133,12 +151,13 @@ def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = EVAL
 
 
 def _train_epoch(model: LatentModel, train_x: torch.Tensor, optimizer: torch.optim.Optimizer,
-                 batch_size: int, generator: torch.Generator, corrupt: Corruption | None,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler | None, batch_size: int,
+                 generator: torch.Generator, corrupt: Corruption | None,
                  epoch: int) -> list[float]:
     """One pass over train_x (n, input_dim) in shuffled batches; the mean loss terms."""
     model.train()
     sums = torch.zeros(3, dtype=torch.float64)
-    order = torch.randperm(len(train_x), generator=generator)
+    order = torch.randperm(len(train_x), generator=generator, device=train_x.device)
     for batch, start in enumerate(range(0, len(train_x), batch_size), start=1):
         clean = train_x[order[start:start + batch_size]]
         inputs, target = clean, None
@@ -151,34 +170,62 @@ def _train_epoch(model: LatentModel, train_x: torch.Tensor, optimizer: torch.opt
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
-        sums += torch.stack([t.detach() for t in terms]).double() * len(clean)
+        if scheduler is not None:
+            scheduler.step()
+        sums += torch.stack([t.detach() for t in terms]).cpu().double() * len(clean)
     return (sums / len(train_x)).tolist()
 
 
-@validate(model=MODEL, train_x=IMAGES, val_x=optional(IMAGES), epochs=integer(1),
-          batch_size=integer(1), lr=real(0.0, open_low=True), seed=integer(0),
-          corrupt=optional(instance(Callable, "a callable (x, generator) -> x")),
-          callback=optional(instance(Callable, "a callable (epoch, history)")))
-def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = None, *,
-        epochs: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
-        progress: bool = True, corrupt: Corruption | None = None,
-        callback: Callable[[int, History], bool | None] | None = None) -> History:
-    """Train ``model`` in place with Adam on train_x (n, input_dim); return its History.
-    seed: the shuffling and the VAE's noise; the same seed gives the same History on the CPU.
-    corrupt: ``corrupt(x, generator) -> noisy x`` (e.g. ``GaussianNoise(0.3)``) trains a
-    denoising AE. callback: ``callback(epoch, history)`` after each epoch; True stops.
-    A loss that stops being finite raises ``NonFiniteLossError`` naming the epoch and batch."""
-    generator = torch.Generator().manual_seed(seed)
+def make_optimizer(model: LatentModel, *, lr: float, schedule: str, total_steps: int
+                   ) -> tuple[torch.optim.Adam, torch.optim.lr_scheduler.LRScheduler | None]:
+    """(Adam, its learning-rate scheduler or None): what ``fit`` steps after every batch.
+    "one_cycle" is torch's OneCycleLR with its defaults: the rate rises from lr / 25 to ``lr``
+    over the first 30 % of the ``total_steps`` and falls to ~0 by the last along a cosine, as
+    Adam's beta1 moves from 0.95 to 0.85 and back; "constant" keeps ``lr`` throughout."""
     # The fused Adam kernel updates every parameter in one pass; the default for-loop Adam
     # costs ~7x more per step on this model (see benchmarks/README.md).
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    if schedule == "constant":
+        return optimizer, None
+    return optimizer, torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=total_steps)
+
+
+@validate(model=MODEL, train_x=IMAGES, val_x=optional(IMAGES), epochs=integer(1),
+          batch_size=integer(1), lr=real(0.0, open_low=True), schedule=choice(*SCHEDULES),
+          seed=integer(0), corrupt=optional(instance(Callable, "a callable (x, generator) -> x")),
+          callback=optional(instance(Callable, "a callable (epoch, history)")),
+          device=optional(torch_device))
+def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = None, *,
+        epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
+        schedule: str = "one_cycle", seed: int = 0, progress: bool = True,
+        corrupt: Corruption | None = None,
+        callback: Callable[[int, History], bool | None] | None = None,
+        device: str | torch.device | None = None) -> History:
+    """Train ``model`` in place with Adam on train_x (n, input_dim); return its History.
+    lr: the peak learning rate of ``schedule`` (see ``make_optimizer``), which spans all
+    ``epochs``. seed: the shuffling and the VAE's noise; the same seed gives the same History
+    on the CPU. corrupt: ``corrupt(x, generator) -> noisy x`` (e.g. ``GaussianNoise(0.3)``)
+    trains a denoising AE. callback: ``callback(epoch, history)`` after each epoch; True stops.
+    device: where to train ("cuda", "mps"); the model is moved there and stays. None: where
+    the model is (the CPU unless moved). The data are copied there once, whole. The random
+    draws come from a generator on that device: the same seed repeats a run on the same device.
+    A loss that stops being finite raises ``NonFiniteLossError`` naming the epoch and batch."""
+    if device is not None:
+        model.to(device)
+    train_x = train_x.to(model.device)
+    val_x = None if val_x is None else val_x.to(model.device)
+    generator = torch.Generator(model.device).manual_seed(seed)
+    steps = epochs * -(-len(train_x) // batch_size)
+    optimizer, scheduler = make_optimizer(model, lr=lr, schedule=schedule, total_steps=steps)
     history = History()
     was_training = model.training
     bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress)
     try:
         for epoch in bar:
             started = time.perf_counter()
-            train = _train_epoch(model, train_x, optimizer, batch_size, generator, corrupt, epoch)
+            train = _train_epoch(model, train_x, optimizer, scheduler, batch_size, generator,
+                                 corrupt, epoch)
             history.train_loss.append(train[0])
             history.train_reconstruction.append(train[1])
             history.train_kl.append(train[2])
@@ -291,13 +338,16 @@ def data_fingerprint(x: torch.Tensor) -> str:
 
 
 def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None, *,
-              epochs: int, batch_size: int, lr: float, seed: int,
-              corrupt: GaussianNoise | None = None) -> tuple[str, dict[str, Any]]:
-    """(hex key, the plain-value description it hashes) of one training run."""
+              epochs: int, batch_size: int, lr: float, schedule: str, seed: int,
+              corrupt: GaussianNoise | None = None,
+              device: torch.device = CPU) -> tuple[str, dict[str, Any]]:
+    """(hex key, the plain-value description it hashes) of one training run. The device type
+    is part of it: a GPU rounds differently, so its run is not the CPU's run."""
     description = {
         "recipe": TRAINING_RECIPE_VERSION,
         "config": config.to_dict(),
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "schedule": schedule,
+        "seed": seed, "device": device.type,
         "corrupt": None if corrupt is None else corrupt.to_dict(),
         "train_data": data_fingerprint(train_x),
         "val_data": None if val_x is None else data_fingerprint(val_x),
@@ -307,20 +357,25 @@ def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | 
 
 
 @validate(config=instance(ModelConfig, "a ModelConfig"), epochs=integer(1), batch_size=integer(1),
-          lr=real(0.0, open_low=True), seed=integer(0),
-          corrupt=optional(instance(GaussianNoise, "a GaussianNoise, which the cache can key on")))
+          lr=real(0.0, open_low=True), schedule=choice(*SCHEDULES), seed=integer(0),
+          corrupt=optional(instance(GaussianNoise, "a GaussianNoise, which the cache can key on")),
+          device=torch_device)
 def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None = None,
-                  *, epochs: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+                  *, epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
+                  schedule: str = "one_cycle", seed: int = 0,
                   corrupt: GaussianNoise | None = None, cache_dir: str | Path | None = None,
-                  progress: bool = True) -> tuple[LatentModel, History]:
-    """``build_model(config, seed=seed)`` trained by ``fit``, or loaded from the cache when
-    this exact run (config, settings, seed, SHA-256 of the data) was done before; in eval mode.
-    A damaged entry is trained again. For other corruptions than GaussianNoise, call ``fit``."""
-    model = build_model(config, seed=seed)
+                  progress: bool = True,
+                  device: str | torch.device = "cpu") -> tuple[LatentModel, History]:
+    """``build_model(config, seed=seed, device=device)`` trained by ``fit``, or loaded from the
+    cache when this exact run (config, settings, seed, device type, SHA-256 of the data) was
+    done before; in eval mode, on ``device``. A damaged entry is trained again. For other
+    corruptions than GaussianNoise, call ``fit``."""
+    model = build_model.__wrapped__(config, seed=seed, device=device)
     train_x = IMAGES(train_x, "train_x", {"model": model})
     val_x = optional(IMAGES)(val_x, "val_x", {"model": model})
     key, description = cache_key(config, train_x, val_x, epochs=epochs, batch_size=batch_size,
-                                 lr=lr, seed=seed, corrupt=corrupt)
+                                 lr=lr, schedule=schedule, seed=seed, corrupt=corrupt,
+                                 device=device)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / f"{config.kind}-{config.likelihood}-z{config.latent_dim}-{key[:16]}.pt"
     if path.exists():
@@ -330,7 +385,7 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
                 raise CheckpointError(f"{path} was saved for a different training run")
             cached, history = _from_payload(path, payload)
             if history is not None:
-                return cached, history
+                return cached.to(device), history
             raise CheckpointError(f"{path} has no training history")
         except (CheckpointError, OSError) as err:
             warnings.warn(f"ignoring the damaged cache entry {path} and training again: {err}",
@@ -338,7 +393,7 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
 
     # The data and settings were checked above: train without checking them again.
     history = fit.__wrapped__(model, train_x, val_x, epochs=epochs, batch_size=batch_size, lr=lr,
-                              seed=seed, progress=progress, corrupt=corrupt)
+                              schedule=schedule, seed=seed, progress=progress, corrupt=corrupt)
     save_checkpoint(path, model, history, metadata={"cache_key": key, "run": description})
     model.eval()
     return model, history

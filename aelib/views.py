@@ -203,7 +203,7 @@ def decode_points(model: LatentModel, codes: np.ndarray) -> np.ndarray:
         if len(codes) <= _SINGLE_THREAD_BATCH:
             torch.set_num_threads(1)
         with torch.inference_mode():
-            flat = model.decode(torch.as_tensor(codes, dtype=dtype))
+            flat = model.decode(torch.as_tensor(codes, dtype=dtype, device=model.device)).cpu()
     finally:
         torch.set_num_threads(threads)
         model.train(was_training)

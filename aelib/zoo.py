@@ -21,7 +21,7 @@ import torch
 from aelib._checks import instance, tensor, validate
 from aelib.data import ImageDataset, load_dataset
 from aelib.models import LatentModel, ModelConfig
-from aelib.training import History, train_or_load
+from aelib.training import BATCH_SIZE, LEARNING_RATE, History, train_or_load
 
 PAIR_HIDDEN: tuple[int, ...] = (256, 64)  # the shared encoder's widths; the decoder mirrors them
 PAIR_LATENT_DIM = 2   # two, so that the latent space can be drawn and explored with sliders
@@ -32,11 +32,12 @@ TEST_FRACTION = 0.2   # share of the images held out for testing
 
 @dataclass(frozen=True)
 class Recipe:
-    """How the shared models are trained (Adam; see ``aelib.training.fit``)."""
+    """How the shared models are trained: ``aelib.training.fit``'s default recipe."""
 
     epochs: int
-    batch_size: int = 128
-    lr: float = 1e-3
+    batch_size: int = BATCH_SIZE
+    lr: float = LEARNING_RATE
+    schedule: str = "one_cycle"
 
 
 @dataclass(frozen=True)
@@ -80,5 +81,6 @@ def train_pair(train_x: torch.Tensor, val_x: torch.Tensor | None = None, *, fast
     for kind, config in pair_configs(train_x.shape[1], latent_dim=latent_dim).items():
         trained[kind] = Trained(*train_or_load(config, train_x, val_x, epochs=recipe.epochs,
                                                batch_size=recipe.batch_size, lr=recipe.lr,
-                                               seed=seed, cache_dir=cache_dir, progress=progress))
+                                               schedule=recipe.schedule, seed=seed,
+                                               cache_dir=cache_dir, progress=progress))
     return trained

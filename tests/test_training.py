@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import aelib.training as training
+from aelib.evaluation import encode_dataset
 from aelib.models import ModelConfig, build_model
 from aelib.training import (
     CheckpointError,
@@ -96,6 +97,117 @@ def test_fit_is_bit_for_bit_repeatable_under_a_seed():
     assert same_weights(m1, m2)
     m3 = build_model(config(), seed=0)
     assert fit(m3, TRAIN, VAL, seed=8, **QUICK) != h1
+
+
+def test_fit_takes_the_steps_of_a_plain_loop_with_its_schedule():
+    """fit = Adam stepped after each batch, then the schedule; nothing else touches the run."""
+    for schedule in training.SCHEDULES:
+        model, hand = build_model(config(kind="ae"), seed=0), build_model(config(kind="ae"), seed=0)
+        fit(model, TRAIN, epochs=3, batch_size=32, lr=1e-2, schedule=schedule, progress=False)
+        generator = torch.Generator().manual_seed(0)
+        optimizer, scheduler = training.make_optimizer(hand, lr=1e-2, schedule=schedule,
+                                                       total_steps=3 * 3)
+        for _ in range(3):
+            order = torch.randperm(len(TRAIN), generator=generator)
+            for start in range(0, len(TRAIN), 32):
+                optimizer.zero_grad()
+                hand.loss(TRAIN[order[start:start + 32]]).total.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+        assert same_weights(model, hand), schedule
+    assert not same_weights(model, build_model(config(kind="ae"), seed=0))
+
+
+def test_the_one_cycle_schedule_warms_up_to_lr_then_anneals_to_almost_nothing():
+    model = build_model(config(), seed=0)
+    optimizer, scheduler = training.make_optimizer(model, lr=1e-2, schedule="one_cycle",
+                                                   total_steps=100)
+    rates = []
+    for _ in range(100):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = max(range(100), key=rates.__getitem__)
+    assert rates[0] == pytest.approx(1e-2 / 25) and rates[peak] == pytest.approx(1e-2)
+    assert 25 <= peak <= 35 and rates[-1] < 1e-2 / 1000
+    assert all(a <= b for a, b in zip(rates[:peak], rates[1:peak + 1], strict=True))
+    assert all(a >= b for a, b in zip(rates[peak:-1], rates[peak + 1:], strict=True))
+    constant, none = training.make_optimizer(model, lr=1e-2, schedule="constant",
+                                             total_steps=100)
+    assert none is None and constant.param_groups[0]["lr"] == 1e-2
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def test_fit_on_the_cpu_by_name_is_the_default_run_bit_for_bit():
+    runs = []
+    for device in (None, "cpu", torch.device("cpu")):
+        model = build_model(config(), seed=0, device="cpu" if device is None else device)
+        runs.append((model, fit(model, TRAIN, VAL, seed=3, device=device, **QUICK)))
+    for model, history in runs[1:]:
+        assert history == runs[0][1] and same_weights(model, runs[0][0])
+        assert model.device == torch.device("cpu")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: build_model(config(), device="gpu"),
+    lambda: fit(build_model(config()), TRAIN, epochs=1, device="tpu:0"),
+    lambda: train_or_load(config(), TRAIN, epochs=1, device="meta"),
+])
+def test_an_unknown_device_is_refused_by_name(call):
+    with pytest.raises(ValueError, match=r"device must be 'cpu', 'cuda', 'cuda:N' or 'mps'"):
+        call()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_a_device_this_machine_lacks_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match=r"device is 'cuda', but this machine has no such"):
+        train_or_load(config(), TRAIN, epochs=1, device="cuda", cache_dir=tmp_path)
+    with pytest.raises(TypeError, match=r"device must be a device name .* got int 0"):
+        fit(build_model(config()), TRAIN, epochs=1, device=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _accelerators() -> list:
+    """Every accelerator this machine has; each test below is skipped where there is none."""
+    return [pytest.param(name, marks=pytest.mark.skipif(not available,
+                                                         reason=f"no {name} device here"))
+            for name, available in (("cuda", torch.cuda.is_available()),
+                                    ("mps", torch.backends.mps.is_available()))]
+
+
+@pytest.mark.parametrize("device", _accelerators())
+def test_training_on_an_accelerator_repeats_bit_for_bit_and_loads_on_the_cpu(tmp_path, device):
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        runs = []
+        for _ in range(2):
+            model = build_model(config(), seed=3, device=device)
+            runs.append((model, fit(model, TRAIN, VAL, seed=3, **QUICK)))
+        cached, _ = train_or_load(config(), TRAIN, VAL, seed=3, cache_dir=tmp_path,
+                                  device=device, **QUICK)
+    finally:
+        torch.use_deterministic_algorithms(False)
+    (m1, h1), (m2, h2) = runs
+    assert m1.device.type == device and h1 == h2 and same_weights(m1, m2)
+    save_checkpoint(tmp_path / "m.pt", m1, h1)
+    on_cpu, history = load_checkpoint(tmp_path / "m.pt")
+    assert history == h1 and same_weights(on_cpu, m1.cpu())
+    # The evaluation functions follow the model to its device and answer on the CPU.
+    codes = encode_dataset(m1.to(device), VAL)
+    assert codes.device.type == "cpu"
+    torch.testing.assert_close(codes, encode_dataset(on_cpu, VAL), rtol=1e-4, atol=1e-5)
+    assert cached.device.type == device and same_weights(cached.cpu(), on_cpu)
+
+
+def test_the_cache_keeps_runs_on_different_devices_apart():
+    base = {"epochs": 2, "batch_size": 32, "lr": 1e-2, "schedule": "one_cycle", "seed": 0}
+    on_cpu = cache_key(config(), TRAIN, VAL, **base)
+    on_gpu = cache_key(config(), TRAIN, VAL, **base, device=torch.device("cuda"))
+    assert on_cpu[1]["device"] == "cpu" and on_gpu[1]["device"] == "cuda"
+    assert on_cpu[0] != on_gpu[0]
 
 
 def test_fit_without_validation_leaves_val_lists_empty():
@@ -187,6 +299,7 @@ def test_gaussian_noise_is_seeded_clipped_and_refuses_bad_values():
     ({"seed": -1}, ValueError, "seed"),
     ({"corrupt": 0.3}, TypeError, "corrupt"),
     ({"callback": "stop"}, TypeError, "callback"),
+    ({"schedule": "cosine"}, ValueError, "schedule must be one of 'one_cycle', 'constant'"),
     ({"train_x": torch.zeros(8, D + 1)}, ValueError, "train_x"),
     ({"train_x": torch.zeros(8, D, dtype=torch.float64)}, TypeError, "train_x"),
     ({"val_x": torch.full((8, D), math.nan)}, ValueError, "val_x"),
@@ -339,9 +452,10 @@ def test_train_or_load_trains_once_then_loads(tmp_path, monkeypatch):
 
 
 def test_the_cache_key_covers_config_settings_seed_and_data():
-    base = {"epochs": 2, "batch_size": 32, "lr": 1e-2, "seed": 0}
+    base = {"epochs": 2, "batch_size": 32, "lr": 1e-2, "schedule": "one_cycle", "seed": 0}
     key = cache_key(config(), TRAIN, VAL, **base)[0]
     variants = [
+        cache_key(config(), TRAIN, VAL, **{**base, "schedule": "constant"}),
         cache_key(config(beta=2.0), TRAIN, VAL, **base),
         cache_key(config(), TRAIN, VAL, **{**base, "epochs": 3}),
         cache_key(config(), TRAIN, VAL, **{**base, "batch_size": 16}),
