@@ -7,14 +7,16 @@ torchvision's ToTensor does; torchvision itself is not used). It trains for 30 e
 measures the test loss after each one.
 
 aelib then trains the same architecture with the same loss (``ModelConfig(kind="vae",
-hidden=(400,), latent_dim=20, likelihood="bernoulli")``), batch size, seed and thread count,
+hidden=(400,), latent_dim=20, likelihood="bernoulli")``), seed and thread count with ``fit``'s
+default recipe (one-cycle Adam, peak lr 1e-2, batch 128) over a budget of AELIB_EPOCHS epochs,
 measures the test loss after every epoch and stops as soon as it is at or below the
-reference's final test loss. It does so twice: with Adam at lr 4e-3, a change of recipe and
-the run the target applies to, and with the reference's own lr 1e-3, like for like. Both
-losses are the negative ELBO per image (one z sample per image), averaged over the test split.
+reference's final test loss. The single-seed run also trains aelib with the reference's own
+recipe (constant lr 1e-3), like for like. Both losses are the negative ELBO per image (one z
+sample per image), averaged over the test split.
 
-The larger learning rate was chosen with ``--sweep-lr``, on seeds other than the one the
-benchmark reports (so the choice is not fitted to that run): see benchmarks/README.md.
+The recipe and the budget were chosen with ``--sweep`` on held-out pairs of training seed and
+data split that no timed run reports (so the choice is not fitted to them): see
+benchmarks/README.md.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_training.py
 """
@@ -22,11 +24,13 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_training.py
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -34,16 +38,31 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from aelib import training
 from aelib.data import ImageDataset, load_dataset
 from aelib.models import ModelConfig, build_model
 from aelib.runtime import configure_threads
-from aelib.training import History, fit
+from aelib.training import History
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3        # the reference's
-AELIB_LEARNING_RATE = 4e-3  # chosen by --sweep-lr on held-out seeds; see benchmarks/README.md
-SWEEP_SEEDS = (1, 2, 3, 4, 5)  # --sweep-lr never uses the reported seed (0)
+AELIB_EPOCHS = 16  # aelib's budget (the span of its schedule); chosen by --sweep, see README
+SWEEP_SEEDS = (5, 6, 7)     # --sweep's held-out pairs: no training seed or split seed that
+SWEEP_SPLITS = (3, 4, 5)    # the timed runs (seed 0, split 0) or --grid (0-4 x 0-2) report
 TARGET_RATIO = 1 / 3
+
+
+class Recipe(NamedTuple):
+    """How aelib trains: peak learning rate, batch size, schedule, and its span in epochs."""
+
+    lr: float = training.LEARNING_RATE
+    batch_size: int = training.BATCH_SIZE
+    schedule: str = "one_cycle"
+    epochs: int = AELIB_EPOCHS
+
+    def __str__(self) -> str:
+        return f"lr {self.lr:g}, batch {self.batch_size}, {self.schedule} over {self.epochs}"
+
 
 
 # --------------------------------------------------------------------------- the reference
@@ -123,17 +142,19 @@ def run_reference(train: ImageDataset, test: ImageDataset, *, epochs: int,
 # --------------------------------------------------------------------------- aelib
 
 
-def run_aelib(train: ImageDataset, test: ImageDataset, *, target: float, max_epochs: int,
-              seed: int, lr: float = LEARNING_RATE) -> tuple[float, History, nn.Module]:
-    """(wall seconds until the test loss first reaches ``target``, the History, the model)."""
+def run_aelib(train: ImageDataset, test: ImageDataset, recipe: Recipe, *, target: float,
+              seed: int) -> tuple[float, History, nn.Module]:
+    """(wall seconds until the test loss first reaches ``target``, the History, the model):
+    ``fit`` with the recipe for at most its ``epochs`` (the span of its schedule)."""
     started = time.perf_counter()
     train_x, test_x = train.to_tensor(), test.to_tensor()
     config = ModelConfig(kind="vae", input_dim=784, hidden=(400,), latent_dim=20,
                          likelihood="bernoulli")
     model = build_model(config, seed=seed)
-    history = fit(model, train_x, test_x, epochs=max_epochs, batch_size=BATCH_SIZE, lr=lr,
-                  seed=seed, progress=False,
-                  callback=lambda epoch, h: h.val_loss[-1] <= target)
+    history = training.fit(model, train_x, test_x, epochs=recipe.epochs,
+                           batch_size=recipe.batch_size, lr=recipe.lr, schedule=recipe.schedule,
+                           seed=seed, progress=False,
+                           callback=lambda epoch, h: h.val_loss[-1] <= target)
     return time.perf_counter() - started, history, model
 
 
@@ -215,58 +236,69 @@ def adam_step_seconds(fused: bool) -> float:
 # --------------------------------------------------------------------------- choosing lr
 
 
-def sweep_learning_rates(train: ImageDataset, test: ImageDataset, spec: str, *, epochs: int,
-                         max_epochs: int, seed: int) -> None:
-    """Print, per learning rate, the epochs aelib needs to reach the reference's loss, for
-    every seed in SWEEP_SEEDS (never ``seed``, the one the timed benchmark reports)."""
-    try:
-        rates = [float(part) for part in spec.split(",")]
-    except ValueError:
-        raise SystemExit(f"--sweep-lr must be comma-separated numbers, got {spec!r}") from None
-    if not rates or min(rates) <= 0:
-        raise SystemExit(f"--sweep-lr must list positive learning rates, got {spec!r}")
-    if seed in SWEEP_SEEDS:
-        raise SystemExit(f"--seed {seed} is one of the sweep's seeds {SWEEP_SEEDS}")
-    _, ref_losses = run_reference(train, test, epochs=epochs, seed=seed)
-    target = ref_losses[-1]
-    print(f"epochs for aelib to reach the reference's {target:.2f} (seed {seed}), per seed "
-          f"{SWEEP_SEEDS}; '-' = not within {max_epochs} epochs")
-    for lr in rates:
-        counts = []
-        for sweep_seed in SWEEP_SEEDS:
-            _, history, _ = run_aelib(train, test, target=target, max_epochs=max_epochs,
-                                      seed=sweep_seed, lr=lr)
-            counts.append(history.epochs if history.val_loss[-1] <= target else None)
-        reached = [c for c in counts if c is not None]
-        summary = (f"mean {statistics.mean(reached):.1f}, median {statistics.median(reached):g}"
-                   if reached else "never")
-        print(f"  lr {lr:g}: " + " ".join("-" if c is None else str(c) for c in counts)
-              + f"  ({summary}; reached {len(reached)} of {len(counts)})", flush=True)
+def sweep(dataset: ImageDataset, *, recipes: list[Recipe], epochs: int) -> None:
+    """For each recipe (peak lr, batch size, schedule, epoch budget): on every held-out pair
+    (SWEEP_SEEDS x SWEEP_SPLITS, none of them a pair --grid reports), the epochs and the time
+    aelib needs to reach the reference's loss, as a ratio to the reference's time."""
+    print(f"held-out pairs: training seeds {SWEEP_SEEDS} x split seeds {SWEEP_SPLITS}; "
+          f"'-' = the loss was not reached within the budget")
+    pairs = []
+    for split in SWEEP_SPLITS:
+        train, test = dataset.split(test_fraction=0.2, seed=split)
+        for seed in SWEEP_SEEDS:
+            ref_seconds, ref_losses = run_reference(train, test, epochs=epochs, seed=seed)
+            pairs.append((train, test, seed, ref_seconds, ref_losses[-1]))
+    for recipe in recipes:
+        counts, ratios = [], []
+        for train, test, seed, ref_seconds, target in pairs:
+            seconds, history, _ = run_aelib(train, test, recipe, target=target, seed=seed)
+            reached = history.val_loss[-1] <= target
+            counts.append(history.epochs if reached else None)
+            ratios.append(seconds / ref_seconds if reached else math.inf)
+        print(f"  {recipe}: epochs " + " ".join("-" if c is None else str(c) for c in counts)
+              + f"; time ratio median {statistics.median(ratios):.3f}, worst "
+              f"{max(ratios):.3f}; reached {sum(c is not None for c in counts)} of "
+              f"{len(counts)}", flush=True)
+
+
+def parse_recipes(lrs: list[float], batches: list[int], schedules: list[str],
+                  budgets: list[int]) -> list[Recipe]:
+    """Every combination; a constant rate has no span, so it gets the largest budget only."""
+    recipes = []
+    for schedule in schedules:
+        if schedule not in training.SCHEDULES:
+            raise SystemExit(f"--sweep-schedules: expected one of {training.SCHEDULES}, "
+                             f"got {schedule!r}")
+        spans = [max(budgets)] if schedule == "constant" else budgets
+        recipes += [Recipe(lr, batch, schedule, span) for lr in lrs for batch in batches
+                    for span in spans]
+    if any(r.lr <= 0 or r.batch_size < 1 or r.epochs < 1 for r in recipes):
+        raise SystemExit("--sweep-lrs, --sweep-batches and --sweep-epochs must be positive")
+    return recipes
 
 
 # --------------------------------------------------------------------------- every pair
 
 
-def grid(dataset: ImageDataset, *, seeds: list[int], splits: list[int], epochs: int,
-         max_epochs: int, lr: float) -> None:
+def grid(dataset: ImageDataset, recipe: Recipe, *, seeds: list[int], splits: list[int],
+         epochs: int) -> None:
     """For every data split (split seed) and training seed: the reference, then aelib on the
     same split and seed, timed back to back; aelib's loss is checked the reference's way."""
-    print(f"aelib lr {lr:g}; training seeds {seeds} x split seeds {splits}; a pair = the "
+    print(f"aelib: {recipe}; training seeds {seeds} x split seeds {splits}; a pair = the "
           f"reference's {epochs} epochs, then aelib until its test loss is at the reference's")
     print(f"{'split':>5} {'seed':>4} {'ref s':>7} {'ref s/ep':>8} {'epochs':>6} {'aelib s':>7} "
           f"{'s/ep':>6} {'ratio':>6} {'per-epoch':>9} {'target':>7} {'checked':>7}")
     # Warm-up, untimed: the first epochs of a process pay for allocations and lazy set-up.
     warm_train, warm_test = dataset.split(test_fraction=0.2, seed=splits[0])
     run_reference(warm_train, warm_test, epochs=1, seed=seeds[0])
-    run_aelib(warm_train, warm_test, target=0.0, max_epochs=1, seed=seeds[0], lr=lr)
+    run_aelib(warm_train, warm_test, recipe._replace(epochs=1), target=0.0, seed=seeds[0])
     rows = []
     for split in splits:
         train, test = dataset.split(test_fraction=0.2, seed=split)
         for seed in seeds:
             ref_seconds, ref_losses = run_reference(train, test, epochs=epochs, seed=seed)
             target = ref_losses[-1]
-            seconds, history, model = run_aelib(train, test, target=target,
-                                                max_epochs=max_epochs, seed=seed, lr=lr)
+            seconds, history, model = run_aelib(train, test, recipe, target=target, seed=seed)
             checked = reference_test_loss(model, test, seed=seed)
             reached = history.val_loss[-1] <= target
             row = (split, seed, seconds / ref_seconds,
@@ -295,19 +327,19 @@ def _spread(times: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=30, help="reference epochs (30)")
-    parser.add_argument("--max-epochs", type=int, default=60,
-                        help="give up on aelib after this many epochs (60)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for both (2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5,
                         help="run both this many times, interleaved; report the best and the "
                              "median of the paired ratios (5)")
-    parser.add_argument("--lr", type=float, default=AELIB_LEARNING_RATE, metavar="LR",
-                        help=f"aelib's learning rate ({AELIB_LEARNING_RATE:g}); it also "
-                             f"runs with the reference's {LEARNING_RATE:g}, like for like")
-    parser.add_argument("--sweep-lr", metavar="LR,LR,...",
-                        help="instead of timing: for each learning rate, how many epochs aelib "
-                             f"needs to reach the reference's loss with seeds {SWEEP_SEEDS}")
+    recipe = parser.add_argument_group("aelib's recipe (default: fit's defaults)")
+    recipe.add_argument("--lr", type=float, default=training.LEARNING_RATE,
+                        help=f"peak learning rate ({training.LEARNING_RATE:g})")
+    recipe.add_argument("--batch-size", type=int, default=training.BATCH_SIZE,
+                        help=f"({training.BATCH_SIZE})")
+    recipe.add_argument("--schedule", choices=training.SCHEDULES, default="one_cycle")
+    recipe.add_argument("--aelib-epochs", type=int, default=AELIB_EPOCHS,
+                        help=f"aelib's epoch budget, the span of its schedule ({AELIB_EPOCHS})")
     parser.add_argument("--grid", action="store_true",
                         help="instead: every pair of a training seed (--seeds) and a data split "
                              "seed (--splits), reference then aelib, with median and worst ratio")
@@ -315,33 +347,39 @@ def main() -> None:
                         help="training seeds for --grid (0 1 2 3 4)")
     parser.add_argument("--splits", type=int, nargs="+", default=[0, 1, 2],
                         help="split seeds for --grid (0 1 2)")
+    parser.add_argument("--sweep", action="store_true",
+                        help=f"instead: every recipe of the --sweep-* lists on the held-out "
+                             f"pairs, training seeds {SWEEP_SEEDS} x split seeds {SWEEP_SPLITS}")
+    parser.add_argument("--sweep-lrs", type=float, nargs="+", default=[2e-3, 3e-3, 5e-3])
+    parser.add_argument("--sweep-batches", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--sweep-schedules", nargs="+", default=list(training.SCHEDULES))
+    parser.add_argument("--sweep-epochs", type=int, nargs="+", default=[12, 15, 18])
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the reference's data pipeline alone and the matrix "
                              "products alone (the floor of any fp32 loop on this machine)")
     args = parser.parse_args()
+    ours = Recipe(args.lr, args.batch_size, args.schedule, args.aelib_epochs)
 
     threads = configure_threads(args.threads)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+          f"{threads} torch threads; data: mnist_subset split(test_fraction=0.2, seed=split); "
+          f"reference: Adam lr {LEARNING_RATE:g}, batch {BATCH_SIZE}, {args.epochs} epochs")
+    if args.sweep:
+        sweep(load_dataset("mnist_subset"), epochs=args.epochs,
+              recipes=parse_recipes(args.sweep_lrs, args.sweep_batches, args.sweep_schedules,
+                                    args.sweep_epochs))
+        return
     if args.grid:
-        print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch "
-              f"{torch.__version__}, {threads} torch threads; data: mnist_subset "
-              f"split(test_fraction=0.2, seed=split); batch {BATCH_SIZE}")
-        grid(load_dataset("mnist_subset"), seeds=args.seeds, splits=args.splits,
-             epochs=args.epochs, max_epochs=args.max_epochs, lr=args.lr)
+        grid(load_dataset("mnist_subset"), ours, seeds=args.seeds, splits=args.splits,
+             epochs=args.epochs)
         return
     train, test = load_dataset("mnist_subset").split(test_fraction=0.2, seed=0)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{threads} torch threads, seed {args.seed}"
-          + ("" if args.sweep_lr else f", {args.repeats} interleaved repeats"))
-    print(f"data: mnist_subset split(test_fraction=0.2, seed=0): {len(train)} train / "
-          f"{len(test)} test images; batch {BATCH_SIZE}, Adam lr {LEARNING_RATE}")
+    print(f"seed {args.seed}, split 0: {len(train)} train / {len(test)} test images, "
+          f"{args.repeats} interleaved repeats")
 
-    if args.sweep_lr:
-        sweep_learning_rates(train, test, args.sweep_lr, epochs=args.epochs,
-                             max_epochs=args.max_epochs, seed=args.seed)
-        return
-
-    variants = [(f"aelib fit, lr {args.lr:g} (larger learning rate)", args.lr),
-                (f"aelib fit, lr {LEARNING_RATE:g} (the reference's recipe)", LEARNING_RATE)]
+    variants = [(f"aelib fit, {ours}", ours),
+                ("aelib fit, the reference's recipe (like for like)",
+                 Recipe(LEARNING_RATE, BATCH_SIZE, "constant", 2 * args.epochs))]
     ref_times: list[float] = []
     times: dict[str, list[float]] = {label: [] for label, _ in variants}
     histories: dict[str, History] = {}
@@ -349,10 +387,9 @@ def main() -> None:
         seconds, ref_losses = run_reference(train, test, epochs=args.epochs, seed=args.seed)
         ref_times.append(seconds)
         target = ref_losses[-1]  # the same on every repeat: both runs are seeded
-        for label, lr in variants:
-            seconds, histories[label], _ = run_aelib(train, test, target=target,
-                                                     max_epochs=args.max_epochs,
-                                                     seed=args.seed, lr=lr)
+        for label, variant in variants:
+            seconds, histories[label], _ = run_aelib(train, test, variant, target=target,
+                                                     seed=args.seed)
             times[label].append(seconds)
 
     ref_best = min(ref_times)

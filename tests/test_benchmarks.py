@@ -23,38 +23,45 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_timed_run_reports_both_aelib_runs_against_the_reference():
-    done = run_bench("--epochs", "1", "--max-epochs", "2", "--repeats", "2", "--threads", "1")
+    done = run_bench("--epochs", "1", "--aelib-epochs", "2", "--repeats", "2", "--threads", "1")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert re.search(r"reference \(DataLoader, per-item ToTensor\): 1 epochs, best [\d.]+ s", out)
     ratios = re.findall(r"paired ([\d.]+) ([\d.]+), median ([\d.]+)", out)
-    assert len(ratios) == 2, out  # the larger learning rate and the reference's own
+    assert len(ratios) == 2, out  # fit's default recipe and the reference's own
     for first, second, median in ratios:  # printed to 3 decimals
         assert abs(float(median) - (float(first) + float(second)) / 2) <= 1.5e-3
-    assert "lr 0.004 (larger learning rate)" in out and "lr 0.001 (the reference's" in out
+    assert "aelib fit, lr 0.01, batch 128, one_cycle over 2:" in out
+    assert "the reference's recipe (like for like)" in out
 
 
-def test_learning_rate_sweep_lists_epochs_for_every_held_out_seed():
-    done = run_bench("--sweep-lr", "3e-3", "--epochs", "1", "--max-epochs", "2",
-                     "--threads", "1")
+def test_sweep_lists_epochs_for_every_held_out_pair_and_recipe():
+    done = run_bench("--sweep", "--sweep-lrs", "3e-3", "--sweep-batches", "64",
+                     "--sweep-schedules", "one_cycle", "constant", "--sweep-epochs", "1", "2",
+                     "--epochs", "1", "--threads", "1")
     assert done.returncode == 0, done.stderr
-    line = next(text for text in done.stdout.splitlines() if text.startswith("  lr 0.003:"))
-    counts = line.split(":")[1].split("(")[0].split()
-    assert len(counts) == 5 and all(c in {"1", "2", "-"} for c in counts), line
+    lines = [text for text in done.stdout.splitlines() if text.startswith("  lr 0.003")]
+    # one_cycle over each budget; a constant rate has no span, so only the largest budget
+    assert [line.split(":")[0] for line in lines] == [
+        "  lr 0.003, batch 64, one_cycle over 1", "  lr 0.003, batch 64, one_cycle over 2",
+        "  lr 0.003, batch 64, constant over 2"]
+    for line in lines:
+        counts = line.split("epochs ")[1].split(";")[0].split()
+        assert len(counts) == 9 and all(c in {"1", "2", "-"} for c in counts), line
 
 
-def test_sweep_refuses_a_bad_list_and_the_reported_seed():
-    done = run_bench("--sweep-lr", "fast")
-    assert done.returncode != 0 and "--sweep-lr must be comma-separated numbers" in done.stderr
-    done = run_bench("--sweep-lr", "1e-3,-1")
-    assert done.returncode != 0 and "--sweep-lr must list positive" in done.stderr
-    done = run_bench("--sweep-lr", "1e-3", "--seed", "3")
-    assert done.returncode != 0 and "--seed 3 is one of the sweep's seeds" in done.stderr
+def test_sweep_refuses_bad_settings():
+    done = run_bench("--sweep", "--sweep-lrs", "fast")
+    assert done.returncode != 0 and "invalid float value: 'fast'" in done.stderr
+    done = run_bench("--sweep", "--sweep-lrs", "1e-3", "-1")
+    assert done.returncode != 0 and "must be positive" in done.stderr
+    done = run_bench("--sweep", "--sweep-schedules", "cosine")
+    assert done.returncode != 0 and "expected one of ('one_cycle', 'constant')" in done.stderr
 
 
 def test_grid_reports_every_pair_and_the_median_and_worst_ratio():
     done = run_bench("--grid", "--seeds", "0", "1", "--splits", "0", "1", "--epochs", "1",
-                     "--max-epochs", "2", "--threads", "1")
+                     "--aelib-epochs", "2", "--threads", "1")
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.splitlines()
             if re.match(r"\s+\d+\s+\d+\s+[\d.]+", line)]
