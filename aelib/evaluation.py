@@ -1,8 +1,9 @@
 """Measuring trained models: reconstruction error, ELBO, log p(x), k-NN accuracy, trustworthiness.
 
 Every function here takes a model and images ``x`` of shape (n, input_dim), works through
-them in batches in eval mode without gradients, and returns one value per image (a tensor of
-shape (n,)) or one number. Random estimates take a ``seed`` and repeat exactly.
+them in batches in eval mode without gradients, on the model's device, and returns one value
+per image (a CPU tensor of shape (n,)) or one number. Random estimates take a ``seed`` and
+repeat exactly on the same device.
 
 The numbers of notebook 05 for a VAE, each a lower bound on the one below it (the middle one
 in expectation):
@@ -56,8 +57,7 @@ _LABELS = array(1, kinds="iu", what="integer", tensors=True)
 
 @contextlib.contextmanager
 def _evaluating(model: LatentModel) -> Iterator[None]:
-    """Eval mode and no gradients inside the block; the model's mode is restored after.
-    Inside, batches go to the model's device and results come back to the CPU."""
+    """Eval mode and no gradients inside the block; the model's mode is restored after."""
     was_training = model.training
     model.eval()
     try:
@@ -204,8 +204,9 @@ def _grid_chunks(vae: VAE, x: torch.Tensor, limit: float,
     codes = latent_grid_codes(limit=limit, step=step, dim=vae.config.latent_dim).to(x.dtype)
     x = x.to(vae.device)
     for chunk in codes.split(GRID_CHUNK):
-        log_joint = (_pairwise_log_likelihood(vae, x, chunk.to(vae.device))
-                     - 0.5 * (chunk.to(vae.device).pow(2) + LOG_2PI).sum(dim=1))
+        on_device = chunk.to(vae.device)
+        log_joint = (_pairwise_log_likelihood(vae, x, on_device)
+                     - 0.5 * (on_device.pow(2) + LOG_2PI).sum(dim=1))
         yield chunk, log_joint.cpu()
 
 

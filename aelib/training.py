@@ -44,7 +44,8 @@ CHECKPOINT_VERSION = 1
 TRAINING_RECIPE_VERSION = 2  # bump when fit()'s results change: old cache entries then miss
 BATCH_SIZE = 128  # fit's default recipe: one-cycle Adam with this batch size and peak rate,
 LEARNING_RATE = 1e-2  # chosen by benchmarks/bench_training.py --sweep (see its README)
-SCHEDULES = ("one_cycle", "constant")
+SCHEDULE = "one_cycle"  # warm-up, then decay (make_optimizer); "constant" is the other choice
+SCHEDULES = (SCHEDULE, "constant")
 CPU = torch.device("cpu")
 EVAL_BATCH_SIZE = 1000  # images per forward pass when measuring a loss without gradients
 
@@ -198,7 +199,7 @@ def make_optimizer(model: LatentModel, *, lr: float, schedule: str, total_steps:
           device=optional(torch_device))
 def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = None, *,
         epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
-        schedule: str = "one_cycle", seed: int = 0, progress: bool = True,
+        schedule: str = SCHEDULE, seed: int = 0, progress: bool = True,
         corrupt: Corruption | None = None,
         callback: Callable[[int, History], bool | None] | None = None,
         device: str | torch.device | None = None) -> History:
@@ -362,7 +363,7 @@ def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | 
           device=torch_device)
 def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None = None,
                   *, epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
-                  schedule: str = "one_cycle", seed: int = 0,
+                  schedule: str = SCHEDULE, seed: int = 0,
                   corrupt: GaussianNoise | None = None, cache_dir: str | Path | None = None,
                   progress: bool = True,
                   device: str | torch.device = "cpu") -> tuple[LatentModel, History]:

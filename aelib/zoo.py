@@ -21,7 +21,7 @@ import torch
 from aelib._checks import instance, tensor, validate
 from aelib.data import ImageDataset, load_dataset
 from aelib.models import LatentModel, ModelConfig
-from aelib.training import BATCH_SIZE, LEARNING_RATE, History, train_or_load
+from aelib.training import BATCH_SIZE, LEARNING_RATE, SCHEDULE, History, train_or_load
 
 PAIR_HIDDEN: tuple[int, ...] = (256, 64)  # the shared encoder's widths; the decoder mirrors them
 PAIR_LATENT_DIM = 2   # two, so that the latent space can be drawn and explored with sliders
@@ -37,7 +37,7 @@ class Recipe:
     epochs: int
     batch_size: int = BATCH_SIZE
     lr: float = LEARNING_RATE
-    schedule: str = "one_cycle"
+    schedule: str = SCHEDULE
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ class Recipe(NamedTuple):
 
     lr: float = training.LEARNING_RATE
     batch_size: int = training.BATCH_SIZE
-    schedule: str = "one_cycle"
+    schedule: str = training.SCHEDULE
     epochs: int = AELIB_EPOCHS
 
     def __str__(self) -> str:
@@ -337,7 +337,7 @@ def main() -> None:
                         help=f"peak learning rate ({training.LEARNING_RATE:g})")
     recipe.add_argument("--batch-size", type=int, default=training.BATCH_SIZE,
                         help=f"({training.BATCH_SIZE})")
-    recipe.add_argument("--schedule", choices=training.SCHEDULES, default="one_cycle")
+    recipe.add_argument("--schedule", choices=training.SCHEDULES, default=training.SCHEDULE)
     recipe.add_argument("--aelib-epochs", type=int, default=AELIB_EPOCHS,
                         help=f"aelib's epoch budget, the span of its schedule ({AELIB_EPOCHS})")
     parser.add_argument("--grid", action="store_true",
