@@ -206,7 +206,7 @@ def images_for(model: str = "model") -> Check:
     """Images the model in argument ``model`` takes: a finite (n, input_dim) tensor of its
     dtype, in [0, 1] for a Bernoulli likelihood."""
     def check(value: Any, name: str, args: Mapping[str, Any]) -> torch.Tensor:
-        config, dtype = args[model].config, args[model].decoder[-1].weight.dtype
+        config, dtype = args[model].config, args[model].dtype
         value = tensor(2, unit=config.likelihood == "bernoulli")(value, name)
         if value.shape[1] != config.input_dim:
             raise ValueError(f"{name} must have input_dim = {config.input_dim} columns, "

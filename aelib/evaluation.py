@@ -1,4 +1,5 @@
-"""Measuring trained models: reconstruction error, ELBO, log p(x), k-NN accuracy, trustworthiness.
+"""Measuring trained models: reconstruction error, Jacobians, ELBO, log p(x), k-NN accuracy,
+trustworthiness.
 
 Every function here takes a model and images ``x`` of shape (n, input_dim), works through
 them in batches in eval mode without gradients, on the model's device, and returns one value
@@ -83,6 +84,37 @@ def reconstruction_error(model: LatentModel, x: torch.Tensor, *,
     with _evaluating(model):
         return torch.cat([(batch - model.reconstruct(batch.to(model.device)).cpu()).pow(2)
                           .mean(dim=1) for batch in x.split(batch_size)])
+
+
+@validate(model=_MODEL, x=images_for("model"), batch_size=integer(1))
+def encoder_jacobian(model: LatentModel, x: torch.Tensor, *,
+                     batch_size: int = 250) -> torch.Tensor:
+    """d embed / dx at every image, exact (``models.jacobian``), in batches:
+    (n, input_dim) -> (n, latent_dim, input_dim). Its Frobenius norm is what a contractive
+    autoencoder penalises; its right singular vectors are image-space directions."""
+    with _evaluating(model):  # torch.func differentiates even under no_grad
+        return torch.cat([model.encoder_jacobian(batch.to(model.device)).cpu()
+                          for batch in x.split(batch_size)])
+
+
+@validate(model=_MODEL, x=images_for("model"), batch_size=integer(1))
+def reconstruction_jacobian_norm(model: LatentModel, x: torch.Tensor, *,
+                                 batch_size: int = 250) -> torch.Tensor:
+    """||d reconstruct / dx||_F at every image: (n, input_dim) -> (n,). How far the
+    reconstruction moves per unit step of the input, in the worst-to-average sense of the
+    Frobenius norm; unlike ||d embed / dx||_F it does not change when the code is rescaled."""
+    norms = []
+    with _evaluating(model):
+        for batch in x.split(batch_size):
+            batch = batch.to(model.device)
+            enc = model.encoder_jacobian(batch)                       # (b, d, D)
+            dec = model.decoder_jacobian(model.embed(batch))          # (b, D, d)
+            # ||dec @ enc||_F^2 = trace(enc^T dec^T dec enc) = <dec^T dec, enc enc^T>: two d x d
+            # matrices instead of the D x D product.
+            gram_dec = dec.transpose(1, 2) @ dec                      # (b, d, d)
+            gram_enc = enc @ enc.transpose(1, 2)                      # (b, d, d)
+            norms.append((gram_dec * gram_enc).sum(dim=(1, 2)).clamp_min(0).sqrt().cpu())
+    return torch.cat(norms)
 
 
 @validate(vae=_VAE, x=images_for("vae"), n_samples=integer(1), batch_size=integer(1), seed=seed)

@@ -1,15 +1,30 @@
 """Autoencoders and variational autoencoders, built from one plain-value description.
 
 An ``Autoencoder`` and a ``VAE`` made from the same ``ModelConfig`` share everything but what
-makes them different: the same MLP sizes and activation, the same decoder, the same
-likelihood p(x | z). The VAE encoder's last layer is twice as wide, because it outputs the
-mean and the log-variance of q(z | x) instead of a single code.
+makes them different: the same layers and activation, the same decoder, the same likelihood
+p(x | z). The VAE encoder's last layer is twice as wide, because it outputs the mean and the
+log-variance of q(z | x) instead of a single code.
 
 Shapes used throughout: ``x`` is (n, input_dim), ``z`` is (n, latent_dim).
 
     encoder   x --MLP(input_dim, *hidden, latent_dim or 2 * latent_dim)--> code
     decoder   z --MLP(latent_dim, *reversed(hidden), input_dim)--> logits (Bernoulli) or mean
                                                                     (Gaussian) of p(x | z)
+
+With ``architecture="conv"`` the widths in ``hidden`` are channels instead: each encoder layer
+is a 4x4 convolution of stride 2 that halves the image's side, a linear layer makes the code,
+and the decoder mirrors it with transposed convolutions (``conv_encoder``, ``conv_decoder``).
+Inputs and outputs stay flat, (n, input_dim), so every model takes the same data.
+
+An autoencoder's loss may add a penalty weighted by ``penalty_weight`` (lambda):
+
+    "contractive"             ||J(x)||_F^2, J = dh/dx the encoder's Jacobian (Rifai et al.)
+    "stochastic_contractive"  ||h(x + eps) - h(x)||^2 / s^2, eps ~ N(0, s^2 I), s = penalty_noise
+    "sparse"                  ||h(x)||_1, the L1 norm of the code
+
+Dividing the stochastic penalty by s^2 makes it estimate the contractive one for small s
+(first-order Taylor: h(x + eps) - h(x) ~ J eps, and E||J eps||^2 = s^2 ||J||_F^2), so one lambda
+means the same for both.
 
 The losses are the negative log-likelihoods of ``aelib.likelihood``, in nats per image. Like
 any ``nn.Module.forward`` the methods check nothing: ``fit`` and co. check data on entry.
@@ -42,6 +57,8 @@ from aelib._checks import (
 
 KINDS = ("ae", "vae")
 LIKELIHOODS = ("bernoulli", "gaussian")
+ARCHITECTURES = ("mlp", "conv")
+PENALTIES = ("none", "contractive", "stochastic_contractive", "sparse")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU,
                "leaky_relu": lambda: nn.LeakyReLU(0.01)}
 
@@ -73,16 +90,46 @@ class ModelConfig:
     beta: float = 1.0                 # weight of the VAE's KL term (1 = the ELBO)
     activation: str = "relu"          # one of ACTIVATIONS
     min_sigma: float = 0.01           # a learned sigma stays above it, so -log p stays finite
+    architecture: str = "mlp"         # "mlp", or "conv": hidden = channels of stride-2 convs
+    penalty: str = "none"             # an AE's regulariser, one of PENALTIES (see above)
+    penalty_weight: float = 0.0       # lambda: loss = reconstruction + lambda * penalty
+    penalty_noise: float = 0.1        # s, the input noise of "stochastic_contractive"
 
     def __post_init__(self) -> None:
         validate_fields(self, kind=choice(*KINDS), input_dim=integer(1), hidden=_widths,
                         latent_dim=integer(1), likelihood=choice(*LIKELIHOODS),
                         activation=choice(*ACTIVATIONS), sigma=_sigma, beta=real(0.0),
-                        min_sigma=real(0.0, 1.0, open_low=True, open_high=True))
+                        min_sigma=real(0.0, 1.0, open_low=True, open_high=True),
+                        architecture=choice(*ARCHITECTURES), penalty=choice(*PENALTIES),
+                        penalty_weight=real(0.0), penalty_noise=real(0.0, open_low=True))
         if self.likelihood == "bernoulli" and self.sigma != 1.0:
             raise ValueError(f"sigma applies to likelihood='gaussian' only, got {self.sigma!r}")
         if self.kind == "ae" and self.beta != 1.0:
             raise ValueError(f"beta weights the KL term of a VAE; an AE needs 1.0, got {self.beta}")
+        if self.kind != "ae" and self.penalty != "none":
+            raise ValueError(f"penalty regularises an autoencoder (kind='ae'); a VAE has its KL "
+                             f"term instead, got penalty={self.penalty!r}")
+        if self.penalty == "none" and self.penalty_weight != 0.0:
+            raise ValueError(f"penalty_weight weights a penalty; with penalty='none' it must be "
+                             f"0.0, got {self.penalty_weight}")
+        if self.penalty != "stochastic_contractive" and self.penalty_noise != 0.1:
+            raise ValueError(f"penalty_noise applies to penalty='stochastic_contractive' only, "
+                             f"got {self.penalty_noise}")
+        if self.architecture == "conv":
+            self.image_side()  # raises unless the images fit the convolutions
+
+    def image_side(self) -> int:
+        """The side of the square images a "conv" model reads: input_dim = side * side, and the
+        side halves at each of the len(hidden) convolutions, so 2 ** len(hidden) divides it."""
+        side = math.isqrt(self.input_dim)
+        if side * side != self.input_dim:
+            raise ValueError(f"architecture='conv' needs square images: input_dim must be a "
+                             f"square number (784 = 28 x 28), got {self.input_dim}")
+        if not self.hidden or side % 2 ** len(self.hidden):
+            raise ValueError(f"architecture='conv' halves the image side once per entry of "
+                             f"hidden (channels), so hidden must be non-empty and the side "
+                             f"{side} a multiple of 2 ** len(hidden); got hidden={self.hidden}")
+        return side
 
     def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed, e.g. ``config.replace(kind="vae")``."""
@@ -128,12 +175,53 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
+def conv_encoder(side: int, channels: Sequence[int], out_width: int,
+                 activation: str = "relu") -> nn.Sequential:
+    """(n, side * side) -> (n, out_width): 4x4 convolutions of stride 2 with ``channels``
+    output channels each, every one halving the side, then a linear layer. With side 28 and
+    channels (16, 32): (n, 1, 28, 28) -> (n, 16, 14, 14) -> (n, 32, 7, 7) -> (n, out_width)."""
+    layers: list[nn.Module] = [nn.Unflatten(1, (1, side, side))]
+    for n_in, n_out in zip((1, *channels), channels, strict=False):
+        layers += [nn.Conv2d(n_in, n_out, kernel_size=4, stride=2, padding=1),
+                   ACTIVATIONS[activation]()]
+    last = side // 2 ** len(channels)
+    layers += [nn.Flatten(), nn.Linear(channels[-1] * last * last, out_width)]
+    return nn.Sequential(*layers)
+
+
+def conv_decoder(side: int, channels: Sequence[int], latent_dim: int,
+                 activation: str = "relu") -> nn.Sequential:
+    """The mirror of ``conv_encoder``: (n, latent_dim) -> (n, side * side) through a linear
+    layer and 4x4 transposed convolutions of stride 2, each doubling the side; no activation
+    after the last (it outputs logits or means)."""
+    last = side // 2 ** len(channels)
+    widths = list(reversed(channels))
+    layers: list[nn.Module] = [nn.Linear(latent_dim, widths[0] * last * last),
+                               ACTIVATIONS[activation](), nn.Unflatten(1, (widths[0], last, last))]
+    for i, (n_in, n_out) in enumerate(zip(widths, [*widths[1:], 1], strict=True)):
+        layers.append(nn.ConvTranspose2d(n_in, n_out, kernel_size=4, stride=2, padding=1))
+        if i < len(widths) - 1:
+            layers.append(ACTIVATIONS[activation]())
+    layers.append(nn.Flatten())
+    return nn.Sequential(*layers)
+
+
+def jacobian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """The Jacobian of a batched map f: (n, a) -> (n, b) at every row of x: (n, b, a).
+    Exact, by reverse-mode autograd: ``torch.func.jacrev`` takes one vector-Jacobian product
+    per output (b of them, batched by ``vmap``), cheap when b is a short code. The result stays
+    differentiable, so a loss can penalise it; it is computed even under ``torch.no_grad``."""
+    return torch.func.vmap(torch.func.jacrev(lambda row: f(row.unsqueeze(0)).squeeze(0)))(x)
+
+
 class LossTerms(NamedTuple):
-    """Scalar tensors, batch means in nats per image: total = reconstruction + beta * kl."""
+    """Scalar tensors, batch means in nats per image:
+    total = reconstruction + beta * kl (a VAE) or reconstruction + lambda * penalty (an AE)."""
 
     total: torch.Tensor
     reconstruction: torch.Tensor
-    kl: torch.Tensor  # 0 for an autoencoder
+    kl: torch.Tensor       # 0 for an autoencoder
+    penalty: torch.Tensor  # 0 for a VAE and for an autoencoder with penalty="none"
 
 
 # --------------------------------------------------------------------------- models
@@ -149,9 +237,16 @@ class LatentModel(nn.Module):
             raise ValueError(f"config.kind must be {kind!r}, got {config.kind!r}")
         super().__init__()
         self.config = config
-        self.encoder = mlp([config.input_dim, *config.hidden, encoder_width], config.activation)
-        self.decoder = mlp([config.latent_dim, *reversed(config.hidden), config.input_dim],
-                           config.activation)
+        if config.architecture == "conv":
+            side = config.image_side()
+            self.encoder = conv_encoder(side, config.hidden, encoder_width, config.activation)
+            self.decoder = conv_decoder(side, config.hidden, config.latent_dim,
+                                        config.activation)
+        else:
+            self.encoder = mlp([config.input_dim, *config.hidden, encoder_width],
+                               config.activation)
+            self.decoder = mlp([config.latent_dim, *reversed(config.hidden), config.input_dim],
+                               config.activation)
         if config.likelihood == "gaussian" and config.sigma == "learned":
             # sigma = min_sigma + softplus(raw) > min_sigma, starting at sigma = 1.
             start = math.log(math.expm1(1.0 - config.min_sigma))
@@ -163,6 +258,11 @@ class LatentModel(nn.Module):
     def device(self) -> torch.device:
         """Where the weights are (``model.to(device)`` moves them); inputs must be there too."""
         return self.decoder[0].weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The weights' dtype (float32 unless converted); inputs must have it too."""
+        return self.decoder[0].weight.dtype
 
     def sigma(self) -> float | torch.Tensor:
         """The Gaussian decoder's sigma: the fixed float, or the learned (input_dim,) tensor."""
@@ -189,6 +289,20 @@ class LatentModel(nn.Module):
         """decode(embed(x)), the model's reconstruction of x; (n, input_dim) -> (n, input_dim)."""
         return self.decode(self.embed(x))
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The code a notebook draws: (n, input_dim) -> (n, latent_dim)."""
+        raise NotImplementedError
+
+    def encoder_jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """d embed / dx at every image: (n, input_dim) -> (n, latent_dim, input_dim). Row k is
+        the direction in image space along which code unit k changes fastest."""
+        return jacobian(self.embed, x)
+
+    def decoder_jacobian(self, z: torch.Tensor) -> torch.Tensor:
+        """d decode / dz at every code: (n, latent_dim) -> (n, input_dim, latent_dim).
+        Column k is the image-space direction that code unit k draws along."""
+        return jacobian(self.decode, z)
+
 
 class Autoencoder(LatentModel):
     """A deterministic autoencoder: z = encoder(x), loss = -log p(x | z). It has no prior over
@@ -205,14 +319,36 @@ class Autoencoder(LatentModel):
         """Same as ``encode``."""
         return self.encode(x)
 
+    def penalty(self, x: torch.Tensor, z: torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """The config's penalty per image, at x (n, input_dim) with codes z = encode(x)
+        (n, latent_dim): (n,). Zeros for penalty="none". ``generator`` draws the noise of
+        "stochastic_contractive"."""
+        kind = self.config.penalty
+        if kind == "contractive":
+            return self.encoder_jacobian(x).pow(2).sum(dim=(1, 2))           # ||J||_F^2
+        if kind == "stochastic_contractive":
+            s = self.config.penalty_noise
+            eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            return (self.encoder(x + s * eps) - z).pow(2).sum(dim=1) / s**2  # ~ ||J||_F^2
+        if kind == "sparse":
+            return z.abs().sum(dim=1)                                        # ||z||_1
+        return torch.zeros(len(x), dtype=z.dtype, device=z.device)
+
     def loss(self, x: torch.Tensor, *, target: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> LossTerms:
-        """Batch mean of -log p(target | encode(x)); x, target (n, input_dim), target = x by
-        default (a noisy x and a clean target: a denoising AE). ``generator`` is not used."""
+        """Batch mean of -log p(target | encode(x)) + lambda * penalty(x); x, target
+        (n, input_dim), target = x by default (a noisy x and a clean target: a denoising AE).
+        ``generator`` draws the noise of a stochastic penalty."""
         target = x if target is None else target
-        reconstruction = self.reconstruction_nll(target, self.encoder(x)).mean()
+        z = self.encoder(x)
+        reconstruction = self.reconstruction_nll(target, z).mean()
+        penalty = self.penalty(x, z, generator).mean()
         kl = torch.zeros((), dtype=reconstruction.dtype, device=reconstruction.device)
-        return LossTerms(reconstruction, reconstruction, kl)
+        total = reconstruction
+        if self.config.penalty != "none":
+            total = reconstruction + self.config.penalty_weight * penalty
+        return LossTerms(total, reconstruction, kl, penalty)
 
 
 class VAE(LatentModel):
@@ -235,7 +371,8 @@ class VAE(LatentModel):
         z = reparameterize(mu, logvar, generator)
         reconstruction = self.reconstruction_nll(x if target is None else target, z).mean()
         kl = gaussian_kl(mu, logvar).mean()
-        return LossTerms(reconstruction + self.config.beta * kl, reconstruction, kl)
+        penalty = torch.zeros((), dtype=kl.dtype, device=kl.device)
+        return LossTerms(reconstruction + self.config.beta * kl, reconstruction, kl, penalty)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The posterior mean mu(x); (n, input_dim) -> (n, latent_dim)."""
@@ -245,7 +382,7 @@ class VAE(LatentModel):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` new images decode(z), z ~ N(0, I), without gradients; -> (n, input_dim)."""
         z = torch.randn((n, self.config.latent_dim), generator=generator,
-                        dtype=self.decoder[0].weight.dtype, device=self.device)
+                        dtype=self.dtype, device=self.device)
         return self.decode(z)
 
 

@@ -79,9 +79,11 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     train_reconstruction: list[float] = field(default_factory=list)
     train_kl: list[float] = field(default_factory=list)
+    train_penalty: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_reconstruction: list[float] = field(default_factory=list)
     val_kl: list[float] = field(default_factory=list)
+    val_penalty: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list, compare=False)
 
     @property
@@ -129,14 +131,36 @@ class GaussianNoise:
         return {"kind": "gaussian_noise", "std": self.std, "clip": self.clip}
 
 
+@dataclass(frozen=True)
+class MaskingNoise:
+    """Zero-masking, the corruption of Vincent et al. (2008): ``noise(x, generator)`` sets a
+    random ``fraction`` of each image's pixels to 0 (each pixel independently, with that
+    probability); plain data, so ``train_or_load`` can cache on it."""
+
+    fraction: float
+
+    def __post_init__(self) -> None:
+        validate_fields(self, fraction=real(0.0, 1.0))
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.fraction
+        return x * keep
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "masking_noise", "fraction": self.fraction}
+
+
+CORRUPTIONS = (GaussianNoise, MaskingNoise)
+
+
 @validate(model=MODEL, x=IMAGES, batch_size=integer(1), seed=integer(0))
 def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = EVAL_BATCH_SIZE,
                   seed: int = 0) -> dict[str, float]:
     """Loss terms averaged over all of x (n, input_dim), in eval mode without gradients, on
-    the model's device: {"total", "reconstruction", "kl"} in nats per image. ``seed`` fixes a
-    VAE's noise."""
+    the model's device: {"total", "reconstruction", "kl", "penalty"} in nats per image.
+    ``seed`` fixes the noise of a VAE or of a stochastic penalty."""
     generator = torch.Generator(model.device).manual_seed(seed)
-    sums = torch.zeros(3, dtype=torch.float64)
+    sums = torch.zeros(len(LossTerms._fields), dtype=torch.float64)
     was_training = model.training
     model.eval()
     try:
@@ -157,7 +181,7 @@ def _train_epoch(model: LatentModel, train_x: torch.Tensor, optimizer: torch.opt
                  epoch: int) -> list[float]:
     """One pass over train_x (n, input_dim) in shuffled batches; the mean loss terms."""
     model.train()
-    sums = torch.zeros(3, dtype=torch.float64)
+    sums = torch.zeros(len(LossTerms._fields), dtype=torch.float64)
     order = torch.randperm(len(train_x), generator=generator, device=train_x.device)
     for batch, start in enumerate(range(0, len(train_x), batch_size), start=1):
         clean = train_x[order[start:start + batch_size]]
@@ -206,8 +230,9 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
     """Train ``model`` in place with Adam on train_x (n, input_dim); return its History.
     lr: the peak learning rate of ``schedule`` (see ``make_optimizer``), which spans all
     ``epochs``. seed: the shuffling and the VAE's noise; the same seed gives the same History
-    on the CPU. corrupt: ``corrupt(x, generator) -> noisy x`` (e.g. ``GaussianNoise(0.3)``)
-    trains a denoising AE. callback: ``callback(epoch, history)`` after each epoch; True stops.
+    on the CPU. corrupt: ``corrupt(x, generator) -> noisy x`` (e.g. ``GaussianNoise(0.3)``,
+    ``MaskingNoise(0.5)``) trains a denoising AE. callback: ``callback(epoch, history)`` after
+    each epoch; True stops.
     device: where to train ("cuda", "mps"); the model is moved there and stays. None: where
     the model is (the CPU unless moved). The data are copied there once, whole. The random
     draws come from a generator on that device: the same seed repeats a run on the same device.
@@ -230,12 +255,14 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
             history.train_loss.append(train[0])
             history.train_reconstruction.append(train[1])
             history.train_kl.append(train[2])
+            history.train_penalty.append(train[3])
             postfix = {"loss": f"{train[0]:.2f}"}
             if val_x is not None:  # checked once above, so measured without the checks
                 val = evaluate_loss.__wrapped__(model, val_x, seed=seed)
                 history.val_loss.append(val["total"])
                 history.val_reconstruction.append(val["reconstruction"])
                 history.val_kl.append(val["kl"])
+                history.val_penalty.append(val["penalty"])
                 postfix["val"] = f"{val['total']:.2f}"
             history.seconds.append(time.perf_counter() - started)
             bar.set_postfix(postfix)
@@ -340,7 +367,7 @@ def data_fingerprint(x: torch.Tensor) -> str:
 
 def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None, *,
               epochs: int, batch_size: int, lr: float, schedule: str, seed: int,
-              corrupt: GaussianNoise | None = None,
+              corrupt: GaussianNoise | MaskingNoise | None = None,
               device: torch.device = CPU) -> tuple[str, dict[str, Any]]:
     """(hex key, the plain-value description it hashes) of one training run. The device type
     is part of it: a GPU rounds differently, so its run is not the CPU's run."""
@@ -359,18 +386,20 @@ def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | 
 
 @validate(config=instance(ModelConfig, "a ModelConfig"), epochs=integer(1), batch_size=integer(1),
           lr=real(0.0, open_low=True), schedule=choice(*SCHEDULES), seed=integer(0),
-          corrupt=optional(instance(GaussianNoise, "a GaussianNoise, which the cache can key on")),
+          corrupt=optional(instance(CORRUPTIONS, "a GaussianNoise or MaskingNoise, which the "
+                                                 "cache can key on")),
           device=torch_device)
 def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None = None,
                   *, epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
                   schedule: str = SCHEDULE, seed: int = 0,
-                  corrupt: GaussianNoise | None = None, cache_dir: str | Path | None = None,
+                  corrupt: GaussianNoise | MaskingNoise | None = None,
+                  cache_dir: str | Path | None = None,
                   progress: bool = True,
                   device: str | torch.device = "cpu") -> tuple[LatentModel, History]:
     """``build_model(config, seed=seed, device=device)`` trained by ``fit``, or loaded from the
     cache when this exact run (config, settings, seed, device type, SHA-256 of the data) was
     done before; in eval mode, on ``device``. A damaged entry is trained again. For other
-    corruptions than GaussianNoise, call ``fit``."""
+    corruptions than GaussianNoise and MaskingNoise, call ``fit``."""
     model = build_model.__wrapped__(config, seed=seed, device=device)
     train_x = IMAGES(train_x, "train_x", {"model": model})
     val_x = optional(IMAGES)(val_x, "val_x", {"model": model})

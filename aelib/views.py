@@ -194,7 +194,7 @@ def image_shape(model: LatentModel) -> tuple[int, int]:
 def decode_points(model: LatentModel, codes: np.ndarray) -> np.ndarray:
     """The means of p(x | z) for ``codes`` (n, latent_dim): images (n, h, w), float32."""
     height, width = image_shape(model)
-    dtype = model.decoder[-1].weight.dtype
+    dtype = model.dtype
     was_training, threads = model.training, torch.get_num_threads()
     model.eval()
     try:

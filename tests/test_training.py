@@ -53,7 +53,10 @@ def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 def test_history_round_trips_and_ignores_seconds_in_equality():
-    history = History([3.0, 2.0], [2.5, 1.5], [0.5, 0.5], [3.1], [2.6], [0.5], [0.1, 0.2])
+    history = History(train_loss=[3.0, 2.0], train_reconstruction=[2.5, 1.5],
+                      train_kl=[0.5, 0.5], train_penalty=[0.0, 0.0], val_loss=[3.1],
+                      val_reconstruction=[2.6], val_kl=[0.5], val_penalty=[0.0],
+                      seconds=[0.1, 0.2])
     plain = json.loads(json.dumps(history.to_dict()))
     assert History.from_dict(plain) == history and History.from_dict(plain).seconds == [0.1, 0.2]
     assert history.epochs == 2
@@ -77,13 +80,14 @@ def test_fit_lowers_the_loss_and_records_every_epoch(kind):
     model = build_model(config(kind=kind), seed=0)
     history = fit(model, TRAIN, VAL, seed=0, **{**QUICK, "epochs": 8})
     assert history.epochs == 8
-    for name in ("train_loss", "train_reconstruction", "train_kl", "val_loss",
-                 "val_reconstruction", "val_kl", "seconds"):
+    for name in ("train_loss", "train_reconstruction", "train_kl", "train_penalty", "val_loss",
+                 "val_reconstruction", "val_kl", "val_penalty", "seconds"):
         assert len(getattr(history, name)) == 8, name
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.val_loss[-1] < history.val_loss[0]
     if kind == "ae":
         assert history.train_kl == [0.0] * 8
+    assert history.train_penalty == [0.0] * 8  # penalty="none", and a VAE has none
     assert model.training  # fit leaves the mode as it found it
 
 
@@ -315,7 +319,8 @@ def test_fit_refuses_bad_arguments_by_name(kwargs, error, pattern):
 def test_evaluate_loss_averages_per_image_over_batches():
     ae = build_model(config(kind="ae"), seed=0)
     whole = evaluate_loss(ae, VAL)
-    assert set(whole) == {"total", "reconstruction", "kl"} and whole["kl"] == 0.0
+    assert set(whole) == {"total", "reconstruction", "kl", "penalty"}
+    assert whole["kl"] == 0.0 and whole["penalty"] == 0.0
     assert whole["total"] == pytest.approx(ae.loss(VAL).total.item(), rel=1e-6)
     assert evaluate_loss(ae, VAL, batch_size=7)["total"] == pytest.approx(whole["total"],
                                                                            rel=1e-6)
