@@ -1,5 +1,5 @@
-"""benchmarks/bench_training.py and bench_scaling.py still run end to end (tiny settings; no
-timing is asserted)."""
+"""benchmarks/bench_training.py, bench_scaling.py and bench_penalties.py still run end to end
+(tiny settings; no timing is asserted)."""
 
 from __future__ import annotations
 
@@ -89,3 +89,22 @@ def test_scaling_reports_every_size_and_width():
         assert abs(float(per_k) - 1e6 * float(seconds) / int(n)) <= 0.01 * float(per_k) + 1
     widths = re.findall(r"^\s+600\s+(16|32)\s+[\d.]+$", done.stdout, re.M)
     assert widths == ["16", "32"], done.stdout
+
+
+def test_penalties_benchmark_checks_the_three_exact_penalties_and_times_every_row():
+    env = {**os.environ, "PYTHONPATH": guarded_pythonpath(ROOT)}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_penalties.py"),
+                           "--repeats", "2", "--warmup", "1"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "the four exact penalties agree" in done.stdout, done.stdout
+    rows = re.findall(r"^(MLP|conv)\s+(.+?)\s+([\d.]+)\s+([\d.]+)$", done.stdout, re.M)
+    assert [(arch, name) for arch, name, _, _ in rows] == [
+        ("MLP", "none"), ("MLP", "sparse"), ("MLP", "stochastic contractive"),
+        ("MLP", "contractive (aelib)"), ("MLP", "contractive (whole Jacobian)"),
+        ("MLP", "contractive (autograd loop)"), ("MLP", "contractive (closed form)"),
+        ("conv", "none"), ("conv", "sparse"), ("conv", "stochastic contractive"),
+        ("conv", "contractive (aelib)")], done.stdout
+    base = {arch: float(ms) for arch, name, ms, _ in rows if name == "none"}
+    for arch, _, ms, ratio in rows:  # each ratio is its time over the plain step's
+        assert abs(float(ratio) - float(ms) / base[arch]) <= 0.01 + 0.01 * float(ratio)

@@ -48,6 +48,18 @@ def test_jacobian_of_a_one_hidden_layer_encoder_is_its_closed_form():
     torch.testing.assert_close(cae.penalty(x, cae.encode(x)), closed.pow(2).sum(dim=(1, 2)))
 
 
+@pytest.mark.parametrize(("architecture", "hidden"), [("mlp", ()), ("mlp", (16,)),
+                                                    ("mlp", (16, 8)), ("conv", (4, 8))])
+def test_contractive_penalty_is_the_squared_norm_of_the_whole_jacobian(architecture, hidden):
+    # For an MLP the penalty is computed from dh/da at the first layer's output a = W1 x + b1;
+    # it must equal ||dh/dx||_F^2 from the whole Jacobian, whatever the depth.
+    model = build_model(config(architecture=architecture, hidden=hidden, penalty="contractive",
+                               penalty_weight=1.0), seed=4).double()
+    x = images().double()
+    torch.testing.assert_close(model.penalty(x, model.encode(x)),
+                               model.encoder_jacobian(x).pow(2).sum(dim=(1, 2)))
+
+
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])
 def test_jacobian_matches_central_differences(architecture):
     hidden = (4, 8) if architecture == "conv" else (16,)
@@ -61,8 +73,9 @@ def test_jacobian_matches_central_differences(architecture):
 def test_decoder_jacobian_and_the_reconstruction_norm_without_the_d_by_d_product():
     model = build_model(config(), seed=2).double()
     x = images(4).double()
-    dec = model.decoder_jacobian(model.embed(x))
+    dec = model.decoder_jacobian(model.embed(x))                       # forward mode
     assert dec.shape == (4, D, LATENT)
+    torch.testing.assert_close(dec, jacobian(model.decode, model.embed(x)))  # = reverse mode
     full = jacobian(model.reconstruct, x)                              # (n, D, D), the long way
     torch.testing.assert_close(full, dec @ model.encoder_jacobian(x))  # the chain rule
     model = model.float()
@@ -105,10 +118,12 @@ def test_stochastic_penalty_tends_to_the_contractive_one_as_the_noise_shrinks():
     assert torch.all(errors[0] > 3 * errors[1])  # the gap closes as the noise shrinks
 
 
-def test_each_penalty_enters_the_loss_with_its_weight_and_trains():
+@pytest.mark.parametrize(("architecture", "hidden"), [("mlp", (16,)), ("conv", (4, 8))])
+def test_each_penalty_enters_the_loss_with_its_weight_and_trains(architecture, hidden):
     x = images(8)
     for kind in PENALTIES[1:]:
-        model = build_model(config(penalty=kind, penalty_weight=0.25), seed=0)
+        model = build_model(config(penalty=kind, penalty_weight=0.25, architecture=architecture,
+                                   hidden=hidden), seed=0)
         terms = model.loss(x, generator=torch.Generator().manual_seed(0))
         assert terms.penalty.item() > 0 and terms.kl.item() == 0
         torch.testing.assert_close(terms.total, terms.reconstruction + 0.25 * terms.penalty)
@@ -116,7 +131,8 @@ def test_each_penalty_enters_the_loss_with_its_weight_and_trains():
             torch.testing.assert_close(terms.penalty, model.encode(x).abs().sum(dim=1).mean())
         # The penalty alone moves the encoder: its gradient reaches the first layer.
         terms.penalty.backward()
-        assert model.encoder[0].weight.grad.abs().sum() > 0
+        first = next(m for m in model.encoder if hasattr(m, "weight"))
+        assert first.weight.grad.abs().sum() > 0
 
 
 def test_a_weighted_penalty_lowers_what_it_penalises():
