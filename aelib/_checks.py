@@ -202,11 +202,20 @@ def same_length(other: str, inner: Check) -> Check:
     return check
 
 
-def images_for(model: str = "model") -> Check:
+def _unconditional(config: Any, model: str, labels: str | None) -> None:
+    """Refuse a model conditioned on labels where the function takes none."""
+    if config.n_classes and labels is None:
+        raise ValueError(f"{model} is conditioned on labels (n_classes = {config.n_classes}), "
+                         "and this function takes none: it handles models with n_classes = 0")
+
+
+def images_for(model: str = "model", *, labels: str | None = None) -> Check:
     """Images the model in argument ``model`` takes: a finite (n, input_dim) tensor of its
-    dtype, in [0, 1] for a Bernoulli likelihood."""
+    dtype, in [0, 1] for a Bernoulli likelihood. Without a ``labels`` argument to go with
+    them, a model conditioned on labels is refused."""
     def check(value: Any, name: str, args: Mapping[str, Any]) -> torch.Tensor:
         config, dtype = args[model].config, args[model].dtype
+        _unconditional(config, model, labels)
         value = tensor(2, unit=config.likelihood == "bernoulli")(value, name)
         if value.shape[1] != config.input_dim:
             raise ValueError(f"{name} must have input_dim = {config.input_dim} columns, "
@@ -218,10 +227,40 @@ def images_for(model: str = "model") -> Check:
     return check
 
 
-def codes_for(model: str = "model", *, numpy: bool = False) -> Check:
+def labels_for(model: str = "model", rows: str = "x") -> Check:
+    """The labels of the images in argument ``rows``: None for a model that is not
+    conditional; for one with n_classes > 0, integers (n,) in [0, n_classes), a tensor or
+    array, one per row of ``rows`` (None there too: no labels needed). Returns int64 tensors."""
+    def check(value: Any, name: str, args: Mapping[str, Any]) -> torch.Tensor | None:
+        n_classes = args[model].config.n_classes
+        if args[rows] is None and value is None:
+            return None
+        if not n_classes:
+            if value is not None:
+                raise ValueError(f"{name} gives labels, but {model} is not conditioned on "
+                                 "labels (n_classes = 0): leave it None")
+            return None
+        if value is None:
+            raise ValueError(f"{name} is needed: {model} is conditioned on labels "
+                             f"(n_classes = {n_classes})")
+        value = torch.as_tensor(array(1, kinds="iu", what="integer", tensors=True)(value, name))
+        if len(value) != len(args[rows]):
+            raise ValueError(f"{rows} and {name} must have the same length, "
+                             f"got {len(args[rows])} and {len(value)}")
+        if len(value) and (value.min() < 0 or value.max() >= n_classes):
+            raise ValueError(f"{name} must lie in [0, {n_classes - 1}] (n_classes = "
+                             f"{n_classes}), got values from {int(value.min())} to "
+                             f"{int(value.max())}")
+        return value.long()
+    return check
+
+
+def codes_for(model: str = "model", *, numpy: bool = False,
+              labels: str | None = None) -> Check:
     """Codes the model in argument ``model`` decodes: a finite (n, latent_dim) tensor (or
-    array)."""
+    array). Without a ``labels`` argument, a model conditioned on labels is refused."""
     def check(value: Any, name: str, args: Mapping[str, Any]) -> Any:
+        _unconditional(args[model].config, model, labels)
         latent_dim = args[model].config.latent_dim
         value = (array if numpy else tensor)(2)(value, name)
         if value.shape[1] != latent_dim:

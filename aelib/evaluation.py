@@ -38,6 +38,7 @@ from aelib._checks import (
     images_for,
     instance,
     integer,
+    labels_for,
     positive,
     real,
     same_length,
@@ -68,22 +69,36 @@ def _evaluating(model: LatentModel) -> Iterator[None]:
         model.train(was_training)
 
 
-@validate(model=_MODEL, x=images_for("model"), batch_size=integer(1))
-def encode_dataset(model: LatentModel, x: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
-    """The codes ``model.embed(x)``, in batches: (n, input_dim) -> (n, latent_dim)."""
+def _batches(model: LatentModel, x: torch.Tensor, y: torch.Tensor | None,
+             batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """(images, labels or None) on the model's device, ``batch_size`` rows at a time."""
+    for start in range(0, len(x), batch_size):
+        labels = None if y is None else y[start:start + batch_size].to(model.device)
+        yield x[start:start + batch_size].to(model.device), labels
+
+
+_LABELLED = {"x": images_for("model", labels="y"), "y": labels_for("model", "x")}
+
+
+@validate(model=_MODEL, **_LABELLED, batch_size=integer(1))
+def encode_dataset(model: LatentModel, x: torch.Tensor, y: torch.Tensor | None = None, *,
+                   batch_size: int = 1000) -> torch.Tensor:
+    """The codes ``model.embed(x, y)``, in batches: (n, input_dim) -> (n, latent_dim); y (n,)
+    only for a model conditioned on labels."""
     with _evaluating(model):
-        return torch.cat([model.embed(batch.to(model.device)).cpu()
-                          for batch in x.split(batch_size)])
+        return torch.cat([model.embed(batch, labels).cpu()
+                          for batch, labels in _batches(model, x, y, batch_size)])
 
 
-@validate(model=_MODEL, x=images_for("model"), batch_size=integer(1))
-def reconstruction_error(model: LatentModel, x: torch.Tensor, *,
+@validate(model=_MODEL, **_LABELLED, batch_size=integer(1))
+def reconstruction_error(model: LatentModel, x: torch.Tensor, y: torch.Tensor | None = None, *,
                          batch_size: int = 1000) -> torch.Tensor:
-    """Mean over pixels of (x - decode(embed(x)))^2: (n, input_dim) -> (n,)."""
+    """Mean over pixels of (x - decode(embed(x)))^2: (n, input_dim) -> (n,); y (n,) only for
+    a model conditioned on labels."""
     # For a model trained on such images, a distance to the manifold it has learned.
     with _evaluating(model):
-        return torch.cat([(batch - model.reconstruct(batch.to(model.device)).cpu()).pow(2)
-                          .mean(dim=1) for batch in x.split(batch_size)])
+        return torch.cat([(batch - model.reconstruct(batch, labels)).pow(2).mean(dim=1).cpu()
+                          for batch, labels in _batches(model, x, y, batch_size)])
 
 
 @validate(model=_MODEL, x=images_for("model"), batch_size=integer(1))
@@ -117,18 +132,21 @@ def reconstruction_jacobian_norm(model: LatentModel, x: torch.Tensor, *,
     return torch.cat(norms)
 
 
-@validate(vae=_VAE, x=images_for("vae"), n_samples=integer(1), batch_size=integer(1), seed=seed)
-def elbo(vae: VAE, x: torch.Tensor, *, n_samples: int = 1, batch_size: int = 1000,
-         seed: int = 0) -> torch.Tensor:
-    """ELBO in nats, E_q over ``n_samples`` draws, exact KL, beta = 1: (n, input_dim) -> (n,)."""
+@validate(vae=_VAE, x=images_for("vae", labels="y"), y=labels_for("vae", "x"),
+          n_samples=integer(1), batch_size=integer(1), seed=seed)
+def elbo(vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, *, n_samples: int = 1,
+         batch_size: int = 1000, seed: int = 0) -> torch.Tensor:
+    """ELBO in nats, E_q over ``n_samples`` draws, exact KL, beta = 1: (n, input_dim) -> (n,).
+    For a model conditioned on labels y (n,), the bound on log p(x | y)."""
     generator = torch.Generator(vae.device).manual_seed(seed)
     parts = []
     with _evaluating(vae):
-        for batch in x.to(vae.device).split(batch_size):
-            mu, logvar = vae.encode(batch)
+        for batch, labels in _batches(vae, x, y, batch_size):
+            mu, logvar = vae.encode(batch, labels)
             nll = torch.zeros(len(batch), dtype=batch.dtype, device=batch.device)
             for _ in range(n_samples):
-                nll += vae.reconstruction_nll(batch, reparameterize(mu, logvar, generator))
+                nll += vae.reconstruction_nll(batch, reparameterize(mu, logvar, generator),
+                                              labels)
             parts.append((-nll / n_samples - gaussian_kl(mu, logvar)).cpu())
     return torch.cat(parts)
 
@@ -148,33 +166,35 @@ def _pairwise_log_likelihood(model: LatentModel, x: torch.Tensor, z: torch.Tenso
     return -0.5 * squared - log_norm
 
 
-@validate(vae=_VAE, x=images_for("vae"), k=integer(1), prior_weight=fraction, scale=positive,
-          batch_size=integer(1), seed=seed)
-def log_importance_weights(vae: VAE, x: torch.Tensor, *, k: int, prior_weight: float = 0.0,
-                           scale: float = 1.0, batch_size: int = 100,
+@validate(vae=_VAE, x=images_for("vae", labels="y"), y=labels_for("vae", "x"), k=integer(1),
+          prior_weight=fraction, scale=positive, batch_size=integer(1), seed=seed)
+def log_importance_weights(vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, *, k: int,
+                           prior_weight: float = 0.0, scale: float = 1.0, batch_size: int = 100,
                            seed: int = 0) -> torch.Tensor:
     """log p(x | z) + log p(z) - log r(z | x) for ``k`` draws z ~ r: (n, input_dim) -> (n, k).
 
     r = (1 - prior_weight) N(mu(x), (scale sigma(x))^2) + prior_weight N(0, I): q(z | x) by
     default, the prior alone (draws shared by all images) at prior_weight = 1. A little prior
-    weight ("defensive" importance sampling) puts draws where q has none."""
+    weight ("defensive" importance sampling) puts draws where q has none. With the labels y
+    (n,) of a conditional model, p(x | z, y) and q(z | x, y): weights for log p(x | y)."""
     generator = torch.Generator(vae.device).manual_seed(seed)
     x = x.to(vae.device)
     with _evaluating(vae):
-        if prior_weight == 1.0:
+        if prior_weight == 1.0 and y is None:
             z = torch.randn((k, vae.config.latent_dim), generator=generator, dtype=x.dtype,
                             device=x.device)
             return torch.cat([_pairwise_log_likelihood(vae, x, chunk).cpu()
                               for chunk in z.split(GRID_CHUNK)], dim=1)
-        return torch.cat([_proposal_log_weights(vae, batch, k, prior_weight, scale,
+        return torch.cat([_proposal_log_weights(vae, batch, labels, k, prior_weight, scale,
                                                 generator).cpu()
-                          for batch in x.split(batch_size)])
+                          for batch, labels in _batches(vae, x, y, batch_size)])
 
 
-def _proposal_log_weights(vae: VAE, x: torch.Tensor, k: int, prior_weight: float,
-                          scale: float, generator: torch.Generator) -> torch.Tensor:
+def _proposal_log_weights(vae: VAE, x: torch.Tensor, y: torch.Tensor | None, k: int,
+                          prior_weight: float, scale: float,
+                          generator: torch.Generator) -> torch.Tensor:
     n, width = x.shape
-    mu, logvar = vae.encode(x)                                          # (n, d) each
+    mu, logvar = vae.encode(x, y)                                       # (n, d) each
     sd = scale * torch.exp(0.5 * logvar)
     log_w = []
     per_chunk = max(1, 16384 // n)     # (draws * n) decoded rows at a time
@@ -188,22 +208,26 @@ def _proposal_log_weights(vae: VAE, x: torch.Tensor, k: int, prior_weight: float
                 z.shape, generator=generator, dtype=z.dtype, device=z.device), z)  # (s, n, d)
         log_q = -0.5 * (((z - mu) / sd).pow(2) + LOG_2PI).sum(dim=2) - sd.log().sum(dim=1)
         log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(dim=2)
-        if prior_weight > 0.0:
+        if prior_weight == 1.0:   # the prior alone (a conditional model: draws per image)
+            log_q = log_prior
+        elif prior_weight > 0.0:
             log_q = torch.logaddexp(math.log1p(-prior_weight) + log_q,
                                     math.log(prior_weight) + log_prior)
         images = x.expand(s, n, width).reshape(s * n, width)
-        log_lik = -vae.reconstruction_nll(images, z.reshape(s * n, -1)).view(s, n)
+        labels = None if y is None else y.expand(s, n).reshape(s * n)
+        log_lik = -vae.reconstruction_nll(images, z.reshape(s * n, -1), labels).view(s, n)
         log_w.append(log_lik + log_prior - log_q)                       # (s, n)
     return torch.cat(log_w).T                                           # (n, k)
 
 
-def importance_log_likelihood(vae: VAE, x: torch.Tensor, *, k: int = 100,
-                              prior_weight: float = 0.0, scale: float = 1.0,
+def importance_log_likelihood(vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, *,
+                              k: int = 100, prior_weight: float = 0.0, scale: float = 1.0,
                               batch_size: int = 100, seed: int = 0) -> torch.Tensor:
-    """log (1/k) sum_i w_i of ``log_importance_weights``, in nats: (n, input_dim) -> (n,)."""
+    """log (1/k) sum_i w_i of ``log_importance_weights``, in nats: (n, input_dim) -> (n,);
+    with the labels y of a conditional model, the bound on log p(x | y)."""
     # In expectation the bound of Burda et al. (2016): below log p(x) for every k (Jensen),
     # rising with k, slowly where the posterior has mass that the proposal rarely visits.
-    log_w = log_importance_weights(vae, x, k=k, prior_weight=prior_weight, scale=scale,
+    log_w = log_importance_weights(vae, x, y, k=k, prior_weight=prior_weight, scale=scale,
                                    batch_size=batch_size, seed=seed)
     return torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])
 

@@ -23,6 +23,11 @@ An autoencoder's loss may add a penalty weighted by ``penalty_weight`` (lambda):
     "stochastic_contractive"  ||h(x + eps) - h(x)||^2 / s^2, eps ~ N(0, s^2 I), s = penalty_noise
     "sparse"                  ||h(x)||_1, the L1 norm of the code
 
+With ``n_classes > 0`` the model is conditional (a CVAE, Sohn et al. 2015; Kingma et al.'s M2
+with the labels observed): the one-hot label y (n, n_classes) joins the encoder's input and the
+decoder's code, so q(z | x, y) and p(x | z, y). Every method then takes the integer labels
+``y`` (n,) beside x or z.
+
 Dividing the stochastic penalty by s^2 makes it estimate the contractive one for small s
 (first-order Taylor: h(x + eps) - h(x) ~ J eps, and E||J eps||^2 = s^2 ||J||_F^2), so one lambda
 means the same for both.
@@ -96,6 +101,7 @@ class ModelConfig:
     penalty: str = "none"             # an AE's regulariser, one of PENALTIES (see above)
     penalty_weight: float = 0.0       # lambda: loss = reconstruction + lambda * penalty
     penalty_noise: float = 0.1        # s, the input noise of "stochastic_contractive"
+    n_classes: int = 0                # > 0: conditioned on a one-hot label (a CVAE), 0: not
 
     def __post_init__(self) -> None:
         validate_fields(self, kind=choice(*KINDS), input_dim=integer(1), hidden=_widths,
@@ -103,7 +109,8 @@ class ModelConfig:
                         activation=choice(*ACTIVATIONS), sigma=_sigma, beta=real(0.0),
                         min_sigma=real(0.0, 1.0, open_low=True, open_high=True),
                         architecture=choice(*ARCHITECTURES), penalty=choice(*PENALTIES),
-                        penalty_weight=real(0.0), penalty_noise=real(0.0, open_low=True))
+                        penalty_weight=real(0.0), penalty_noise=real(0.0, open_low=True),
+                        n_classes=integer(0))
         if self.likelihood == "bernoulli" and self.sigma != 1.0:
             raise ValueError(f"sigma applies to likelihood='gaussian' only, got {self.sigma!r}")
         if self.kind == "ae" and self.beta != 1.0:
@@ -119,6 +126,10 @@ class ModelConfig:
                              f"got {self.penalty_noise}")
         if self.architecture == "conv":
             self.image_side()  # raises unless the images fit the convolutions
+        if self.n_classes and (self.architecture != "mlp" or self.penalty != "none"):
+            raise ValueError(f"n_classes (a model conditioned on labels) needs "
+                             f"architecture='mlp' and penalty='none', got "
+                             f"{self.architecture!r} and {self.penalty!r}")
 
     def image_side(self) -> int:
         """The side of the square images a "conv" model reads: input_dim = side * side, and the
@@ -208,9 +219,10 @@ def conv_decoder(side: int, channels: Sequence[int], latent_dim: int,
     return nn.Sequential(*layers)
 
 
-def jacobian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *,
+def jacobian(f: Callable[..., torch.Tensor], x: torch.Tensor, *rest: torch.Tensor,
              forward: bool = False) -> torch.Tensor:
-    """The Jacobian of a batched map f: (n, a) -> (n, b) at every row of x: (n, b, a).
+    """The Jacobian of a batched map f(x, *rest): (n, a) -> (n, b) with respect to x, at every
+    row of x: (n, b, a); ``rest`` (labels, say) are batched alongside and held fixed.
     Exact, by autograd, batched over rows by ``vmap``: reverse mode (``torch.func.jacrev``, one
     vector-Jacobian product per output) by default, cheap when b is small, as for an encoder;
     ``forward=True`` uses forward mode (``jacfwd``, one per input), cheap when a is small, as
@@ -219,7 +231,8 @@ def jacobian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *,
     transform = torch.func.jacfwd if forward else torch.func.jacrev
     with warnings.catch_warnings():  # torch's forward-mode rules still use torch.jit.script
         warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
-        return torch.func.vmap(transform(lambda row: f(row.unsqueeze(0)).squeeze(0)))(x)
+        per_row = transform(lambda row, *r: f(row[None], *(t[None] for t in r))[0])
+        return torch.func.vmap(per_row)(x, *rest)
 
 
 class LossTerms(NamedTuple):
@@ -245,16 +258,17 @@ class LatentModel(nn.Module):
             raise ValueError(f"config.kind must be {kind!r}, got {config.kind!r}")
         super().__init__()
         self.config = config
+        labels = config.n_classes  # a conditional model reads the one-hot label too
         if config.architecture == "conv":
             side = config.image_side()
             self.encoder = conv_encoder(side, config.hidden, encoder_width, config.activation)
             self.decoder = conv_decoder(side, config.hidden, config.latent_dim,
                                         config.activation)
         else:
-            self.encoder = mlp([config.input_dim, *config.hidden, encoder_width],
+            self.encoder = mlp([config.input_dim + labels, *config.hidden, encoder_width],
                                config.activation)
-            self.decoder = mlp([config.latent_dim, *reversed(config.hidden), config.input_dim],
-                               config.activation)
+            self.decoder = mlp([config.latent_dim + labels, *reversed(config.hidden),
+                                config.input_dim], config.activation)
         if config.likelihood == "gaussian" and config.sigma == "learned":
             # sigma = min_sigma + softplus(raw) > min_sigma, starting at sigma = 1.
             start = math.log(math.expm1(1.0 - config.min_sigma))
@@ -280,36 +294,47 @@ class LatentModel(nn.Module):
             return float(self.config.sigma)
         return self.config.min_sigma + F.softplus(self.raw_sigma)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The mean of p(x | z), what a notebook displays; (n, latent_dim) -> (n, input_dim)."""
-        output = self.decoder(z)
+    def with_label(self, v: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """v (n, w) with the one-hot labels y (n,) appended: (n, w + n_classes); v itself for
+        a model that is not conditional (then y is None)."""
+        if not self.config.n_classes:
+            return v
+        classes = torch.arange(self.config.n_classes, device=y.device)
+        return torch.cat([v, (y[:, None] == classes).to(v.dtype)], dim=1)  # one-hot labels
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The mean of p(x | z) (or p(x | z, y)), what a notebook displays;
+        (n, latent_dim) -> (n, input_dim)."""
+        output = self.decoder(self.with_label(z, y))
         return torch.sigmoid(output) if self.config.likelihood == "bernoulli" else output
 
-    def reconstruction_nll(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """-log p(x | z) per image, summed over pixels; (n, input_dim), (n, latent_dim) -> (n,)."""
-        output = self.decoder(z)
+    def reconstruction_nll(self, x: torch.Tensor, z: torch.Tensor,
+                           y: torch.Tensor | None = None) -> torch.Tensor:
+        """-log p(x | z) (or p(x | z, y)) per image, summed over pixels;
+        (n, input_dim), (n, latent_dim) -> (n,)."""
+        output = self.decoder(self.with_label(z, y))
         # __wrapped__: unchecked, as fit and co. check the data once on entry, not every batch.
         if self.config.likelihood == "bernoulli":
             return likelihood.bernoulli_nll.__wrapped__(x, output)
         return likelihood.gaussian_nll.__wrapped__(x, output, self.sigma())
 
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """decode(embed(x)), the model's reconstruction of x; (n, input_dim) -> (n, input_dim)."""
-        return self.decode(self.embed(x))
+        return self.decode(self.embed(x, y), y)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def embed(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The code a notebook draws: (n, input_dim) -> (n, latent_dim)."""
         raise NotImplementedError
 
-    def encoder_jacobian(self, x: torch.Tensor) -> torch.Tensor:
+    def encoder_jacobian(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """d embed / dx at every image: (n, input_dim) -> (n, latent_dim, input_dim). Row k is
         the direction in image space along which code unit k changes fastest."""
-        return jacobian(self.embed, x)
+        return jacobian(self.embed, x, *(() if y is None else (y,)))
 
-    def decoder_jacobian(self, z: torch.Tensor) -> torch.Tensor:
+    def decoder_jacobian(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """d decode / dz at every code: (n, latent_dim) -> (n, input_dim, latent_dim).
         Column k is the image-space direction that code unit k draws along."""
-        return jacobian(self.decode, z, forward=True)
+        return jacobian(self.decode, z, *(() if y is None else (y,)), forward=True)
 
 
 class Autoencoder(LatentModel):
@@ -319,13 +344,13 @@ class Autoencoder(LatentModel):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config, "ae", encoder_width=config.latent_dim)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code z = h(x); (n, input_dim) -> (n, latent_dim)."""
-        return self.encoder(x)
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The code z = h(x) (or h(x, y)); (n, input_dim) -> (n, latent_dim)."""
+        return self.encoder(self.with_label(x, y))
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def embed(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Same as ``encode``."""
-        return self.encode(x)
+        return self.encode(x, y)
 
     def penalty(self, x: torch.Tensor, z: torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:
@@ -350,14 +375,16 @@ class Autoencoder(LatentModel):
             return z.abs().sum(dim=1)                                        # ||z||_1
         return torch.zeros(len(x), dtype=z.dtype, device=z.device)
 
-    def loss(self, x: torch.Tensor, *, target: torch.Tensor | None = None,
+    def loss(self, x: torch.Tensor, *, y: torch.Tensor | None = None,
+             target: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> LossTerms:
         """Batch mean of -log p(target | encode(x)) + lambda * penalty(x); x, target
-        (n, input_dim), target = x by default (a noisy x and a clean target: a denoising AE).
-        ``generator`` draws the noise of a stochastic penalty."""
+        (n, input_dim), target = x by default (a noisy x and a clean target: a denoising AE);
+        y (n,) the labels of a conditional model. ``generator`` draws the noise of a
+        stochastic penalty."""
         target = x if target is None else target
-        z = self.encoder(x)
-        reconstruction = self.reconstruction_nll(target, z).mean()
+        z = self.encode(x, y)
+        reconstruction = self.reconstruction_nll(target, z, y).mean()
         penalty = self.penalty(x, z, generator).mean()
         kl = torch.zeros((), dtype=reconstruction.dtype, device=reconstruction.device)
         total = reconstruction
@@ -374,31 +401,36 @@ class VAE(LatentModel):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config, "vae", encoder_width=2 * config.latent_dim)  # mu and logvar
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mu, logvar) of q(z | x); (n, input_dim) -> two (n, latent_dim)."""
-        return self.encoder(x).chunk(2, dim=1)
+    def encode(self, x: torch.Tensor,
+               y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) of q(z | x) (or q(z | x, y)); (n, input_dim) -> two (n, latent_dim)."""
+        return self.encoder(self.with_label(x, y)).chunk(2, dim=1)
 
-    def loss(self, x: torch.Tensor, *, target: torch.Tensor | None = None,
+    def loss(self, x: torch.Tensor, *, y: torch.Tensor | None = None,
+             target: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> LossTerms:
         """Batch mean of -log p(target | z) + beta * KL, z ~ q(z | x) drawn with ``generator``;
-        x, target (n, input_dim), target = x by default."""
-        mu, logvar = self.encode(x)
+        x, target (n, input_dim), target = x by default; y (n,) the labels of a conditional
+        model (a CVAE: -log p(target | z, y) and KL(q(z | x, y) || p(z)))."""
+        mu, logvar = self.encode(x, y)
         z = reparameterize(mu, logvar, generator)
-        reconstruction = self.reconstruction_nll(x if target is None else target, z).mean()
+        reconstruction = self.reconstruction_nll(x if target is None else target, z, y).mean()
         kl = gaussian_kl(mu, logvar).mean()
         penalty = torch.zeros((), dtype=kl.dtype, device=kl.device)
         return LossTerms(reconstruction + self.config.beta * kl, reconstruction, kl, penalty)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean mu(x); (n, input_dim) -> (n, latent_dim)."""
-        return self.encode(x)[0]
+    def embed(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The posterior mean mu(x) (or mu(x, y)); (n, input_dim) -> (n, latent_dim)."""
+        return self.encode(x, y)[0]
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` new images decode(z), z ~ N(0, I), without gradients; -> (n, input_dim)."""
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               y: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` new images decode(z, y), z ~ N(0, I), without gradients; -> (n, input_dim).
+        A conditional model needs the n labels y (n,) to draw them from."""
         z = torch.randn((n, self.config.latent_dim), generator=generator,
                         dtype=self.dtype, device=self.device)
-        return self.decode(z)
+        return self.decode(z, y)
 
 
 @validate(config=instance(ModelConfig, "a ModelConfig (from_dict builds one)"), seed=optional(seed),

@@ -29,6 +29,7 @@ from aelib._checks import (
     images_for,
     instance,
     integer,
+    labels_for,
     optional,
     real,
     torch_device,
@@ -52,6 +53,8 @@ EVAL_BATCH_SIZE = 1000  # images per forward pass when measuring a loss without 
 Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 MODEL = instance(LatentModel, "an aelib Autoencoder or VAE (see aelib.models.build_model)")
 IMAGES = images_for("model")
+TRAIN_IMAGES = images_for("model", labels="train_y")
+VAL_IMAGES = images_for("model", labels="val_y")
 
 
 class NonFiniteLossError(ValueError):
@@ -153,12 +156,14 @@ class MaskingNoise:
 CORRUPTIONS = (GaussianNoise, MaskingNoise)
 
 
-@validate(model=MODEL, x=IMAGES, batch_size=integer(1), seed=integer(0))
-def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = EVAL_BATCH_SIZE,
-                  seed: int = 0) -> dict[str, float]:
+@validate(model=MODEL, x=images_for("model", labels="y"), y=labels_for("model", "x"),
+          batch_size=integer(1), seed=integer(0))
+def evaluate_loss(model: LatentModel, x: torch.Tensor, y: torch.Tensor | None = None, *,
+                  batch_size: int = EVAL_BATCH_SIZE, seed: int = 0) -> dict[str, float]:
     """Loss terms averaged over all of x (n, input_dim), in eval mode without gradients, on
     the model's device: {"total", "reconstruction", "kl", "penalty"} in nats per image.
-    ``seed`` fixes the noise of a VAE or of a stochastic penalty."""
+    y (n,): the labels, for a model conditioned on them. ``seed`` fixes the noise of a VAE or
+    of a stochastic penalty."""
     generator = torch.Generator(model.device).manual_seed(seed)
     sums = torch.zeros(len(LossTerms._fields), dtype=torch.float64)
     was_training = model.training
@@ -167,7 +172,8 @@ def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = EVAL
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
                 batch = x[start:start + batch_size].to(model.device)
-                terms = model.loss(batch, generator=generator)
+                labels = None if y is None else y[start:start + batch_size].to(model.device)
+                terms = model.loss(batch, y=labels, generator=generator)
                 sums += torch.stack(list(terms)).cpu().double() * len(batch)  # MPS has no fp64
     finally:
         model.train(was_training)
@@ -175,21 +181,25 @@ def evaluate_loss(model: LatentModel, x: torch.Tensor, *, batch_size: int = EVAL
     return dict(zip(LossTerms._fields, means, strict=True))
 
 
-def _train_epoch(model: LatentModel, train_x: torch.Tensor, optimizer: torch.optim.Optimizer,
+def _train_epoch(model: LatentModel, train_x: torch.Tensor, train_y: torch.Tensor | None,
+                 optimizer: torch.optim.Optimizer,
                  scheduler: torch.optim.lr_scheduler.LRScheduler | None, batch_size: int,
                  generator: torch.Generator, corrupt: Corruption | None,
                  epoch: int) -> list[float]:
-    """One pass over train_x (n, input_dim) in shuffled batches; the mean loss terms."""
+    """One pass over train_x (n, input_dim) (and its labels train_y (n,) or None) in shuffled
+    batches; the mean loss terms."""
     model.train()
     sums = torch.zeros(len(LossTerms._fields), dtype=torch.float64)
     order = torch.randperm(len(train_x), generator=generator, device=train_x.device)
     for batch, start in enumerate(range(0, len(train_x), batch_size), start=1):
-        clean = train_x[order[start:start + batch_size]]
+        rows = order[start:start + batch_size]
+        clean = train_x[rows]
+        labels = None if train_y is None else train_y[rows]
         inputs, target = clean, None
         if corrupt is not None:  # the user's corrupt(x) is checked on each of its batches
             inputs = IMAGES(corrupt(clean, generator), "corrupt(x)", {"model": model})
             target = clean
-        terms = model.loss(inputs, target=target, generator=generator)
+        terms = model.loss(inputs, y=labels, target=target, generator=generator)
         if not bool(torch.isfinite(terms.total)):
             raise NonFiniteLossError(epoch, batch, f"loss = {terms.total.item()}")
         optimizer.zero_grad(set_to_none=True)
@@ -216,18 +226,22 @@ def make_optimizer(model: LatentModel, *, lr: float, schedule: str, total_steps:
         optimizer, max_lr=lr, total_steps=total_steps)
 
 
-@validate(model=MODEL, train_x=IMAGES, val_x=optional(IMAGES), epochs=integer(1),
-          batch_size=integer(1), lr=real(0.0, open_low=True), schedule=choice(*SCHEDULES),
-          seed=integer(0), corrupt=optional(instance(Callable, "a callable (x, generator) -> x")),
+@validate(model=MODEL, train_x=TRAIN_IMAGES, val_x=optional(VAL_IMAGES),
+          train_y=labels_for("model", "train_x"), val_y=labels_for("model", "val_x"),
+          epochs=integer(1), batch_size=integer(1), lr=real(0.0, open_low=True),
+          schedule=choice(*SCHEDULES), seed=integer(0),
+          corrupt=optional(instance(Callable, "a callable (x, generator) -> x")),
           callback=optional(instance(Callable, "a callable (epoch, history)")),
           device=optional(torch_device))
 def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = None, *,
-        epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
-        schedule: str = SCHEDULE, seed: int = 0, progress: bool = True,
-        corrupt: Corruption | None = None,
+        train_y: torch.Tensor | None = None, val_y: torch.Tensor | None = None, epochs: int,
+        batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE, schedule: str = SCHEDULE,
+        seed: int = 0, progress: bool = True, corrupt: Corruption | None = None,
         callback: Callable[[int, History], bool | None] | None = None,
         device: str | torch.device | None = None) -> History:
     """Train ``model`` in place with Adam on train_x (n, input_dim); return its History.
+    train_y, val_y (n,): the labels of train_x and val_x, for a model conditioned on them
+    (``ModelConfig.n_classes``), and only then.
     lr: the peak learning rate of ``schedule`` (see ``make_optimizer``), which spans all
     ``epochs``. seed: the shuffling and the VAE's noise; the same seed gives the same History
     on the CPU. corrupt: ``corrupt(x, generator) -> noisy x`` (e.g. ``GaussianNoise(0.3)``,
@@ -241,6 +255,8 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
         model.to(device)
     train_x = train_x.to(model.device)
     val_x = None if val_x is None else val_x.to(model.device)
+    train_y = None if train_y is None else train_y.to(model.device)
+    val_y = None if val_y is None else val_y.to(model.device)
     generator = torch.Generator(model.device).manual_seed(seed)
     steps = epochs * -(-len(train_x) // batch_size)
     optimizer, scheduler = make_optimizer(model, lr=lr, schedule=schedule, total_steps=steps)
@@ -250,15 +266,15 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
     try:
         for epoch in bar:
             started = time.perf_counter()
-            train = _train_epoch(model, train_x, optimizer, scheduler, batch_size, generator,
-                                 corrupt, epoch)
+            train = _train_epoch(model, train_x, train_y, optimizer, scheduler, batch_size,
+                                 generator, corrupt, epoch)
             history.train_loss.append(train[0])
             history.train_reconstruction.append(train[1])
             history.train_kl.append(train[2])
             history.train_penalty.append(train[3])
             postfix = {"loss": f"{train[0]:.2f}"}
             if val_x is not None:  # checked once above, so measured without the checks
-                val = evaluate_loss.__wrapped__(model, val_x, seed=seed)
+                val = evaluate_loss.__wrapped__(model, val_x, val_y, seed=seed)
                 history.val_loss.append(val["total"])
                 history.val_reconstruction.append(val["reconstruction"])
                 history.val_kl.append(val["kl"])
@@ -368,9 +384,11 @@ def data_fingerprint(x: torch.Tensor) -> str:
 def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None, *,
               epochs: int, batch_size: int, lr: float, schedule: str, seed: int,
               corrupt: GaussianNoise | MaskingNoise | None = None,
-              device: torch.device = CPU) -> tuple[str, dict[str, Any]]:
+              device: torch.device = CPU, train_y: torch.Tensor | None = None,
+              val_y: torch.Tensor | None = None) -> tuple[str, dict[str, Any]]:
     """(hex key, the plain-value description it hashes) of one training run. The device type
-    is part of it: a GPU rounds differently, so its run is not the CPU's run."""
+    is part of it: a GPU rounds differently, so its run is not the CPU's run. Labels enter
+    it only when given, so a model without them keeps its key."""
     description = {
         "recipe": TRAINING_RECIPE_VERSION,
         "config": config.to_dict(),
@@ -380,6 +398,9 @@ def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | 
         "train_data": data_fingerprint(train_x),
         "val_data": None if val_x is None else data_fingerprint(val_x),
     }
+    if train_y is not None:
+        description["train_labels"] = data_fingerprint(train_y)
+        description["val_labels"] = None if val_y is None else data_fingerprint(val_y)
     text = json.dumps(description, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest(), description
 
@@ -390,22 +411,27 @@ def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | 
                                                  "cache can key on")),
           device=torch_device)
 def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None = None,
-                  *, epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
+                  *, train_y: torch.Tensor | None = None, val_y: torch.Tensor | None = None,
+                  epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
                   schedule: str = SCHEDULE, seed: int = 0,
                   corrupt: GaussianNoise | MaskingNoise | None = None,
                   cache_dir: str | Path | None = None,
                   progress: bool = True,
                   device: str | torch.device = "cpu") -> tuple[LatentModel, History]:
     """``build_model(config, seed=seed, device=device)`` trained by ``fit``, or loaded from the
-    cache when this exact run (config, settings, seed, device type, SHA-256 of the data) was
+    cache when this exact run (config, settings, seed, device type, SHA-256 of the data and of
+    the labels train_y, val_y of a conditional model) was
     done before; in eval mode, on ``device``. A damaged entry is trained again. For other
     corruptions than GaussianNoise and MaskingNoise, call ``fit``."""
     model = build_model.__wrapped__(config, seed=seed, device=device)
-    train_x = IMAGES(train_x, "train_x", {"model": model})
-    val_x = optional(IMAGES)(val_x, "val_x", {"model": model})
+    args = {"model": model, "train_x": train_x, "val_x": val_x}
+    train_x = TRAIN_IMAGES(train_x, "train_x", args)
+    val_x = optional(VAL_IMAGES)(val_x, "val_x", args)
+    train_y = labels_for("model", "train_x")(train_y, "train_y", args)
+    val_y = labels_for("model", "val_x")(val_y, "val_y", args)
     key, description = cache_key(config, train_x, val_x, epochs=epochs, batch_size=batch_size,
                                  lr=lr, schedule=schedule, seed=seed, corrupt=corrupt,
-                                 device=device)
+                                 device=device, train_y=train_y, val_y=val_y)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / f"{config.kind}-{config.likelihood}-z{config.latent_dim}-{key[:16]}.pt"
     if path.exists():
@@ -422,8 +448,9 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
                           RuntimeWarning, stacklevel=3)  # the caller of train_or_load
 
     # The data and settings were checked above: train without checking them again.
-    history = fit.__wrapped__(model, train_x, val_x, epochs=epochs, batch_size=batch_size, lr=lr,
-                              schedule=schedule, seed=seed, progress=progress, corrupt=corrupt)
+    history = fit.__wrapped__(model, train_x, val_x, train_y=train_y, val_y=val_y, epochs=epochs,
+                              batch_size=batch_size, lr=lr, schedule=schedule, seed=seed,
+                              progress=progress, corrupt=corrupt)
     save_checkpoint(path, model, history, metadata={"cache_key": key, "run": description})
     model.eval()
     return model, history

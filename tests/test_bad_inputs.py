@@ -71,6 +71,7 @@ D = 16
 AE_CONFIG = ModelConfig(kind="ae", input_dim=D, hidden=(8,), latent_dim=2)
 VAE_CONFIG = AE_CONFIG.replace(kind="vae")
 AE, VAE = build_model(AE_CONFIG, seed=0), build_model(VAE_CONFIG, seed=0)
+CVAE = build_model(VAE_CONFIG.replace(n_classes=3), seed=0)  # conditioned on 3 labels
 X = torch.rand(12, D, generator=torch.Generator().manual_seed(0))
 NAN_X = X.clone()
 NAN_X[3, 5] = float("nan")
@@ -279,6 +280,26 @@ CASES: list[Bad] = [
         ValueError, r"hidden must be non-empty"),
     Bad("ModelConfig-unknown-architecture", lambda s: ModelConfig(architecture="rnn"),
         ValueError, r"architecture must be one of 'mlp', 'conv'; got 'rnn'"),
+    Bad("ModelConfig-labels-with-conv",
+        lambda s: ModelConfig(architecture="conv", n_classes=10),
+        ValueError, r"n_classes \(a model conditioned on labels\) needs architecture='mlp'"),
+    Bad("fit-conditional-without-labels", lambda s: fit(CVAE, X, epochs=1, progress=False),
+        ValueError, r"train_y is needed: model is conditioned on labels \(n_classes = 3\)"),
+    Bad("fit-label-out-of-range",
+        lambda s: fit(CVAE, X, train_y=np.full(12, 3), epochs=1, progress=False),
+        ValueError, r"train_y must lie in \[0, 2\] \(n_classes = 3\), got values from 3 to 3"),
+    Bad("fit-labels-for-an-unconditional-model",
+        lambda s: fit(VAE, X, train_y=np.zeros(12, np.int64), epochs=1, progress=False),
+        ValueError, r"train_y gives labels, but model is not conditioned on labels"),
+    Bad("encode_dataset-float-labels",
+        lambda s: encode_dataset(CVAE, X, np.zeros(12)),
+        TypeError, r"y must hold integer values, got dtype float64"),
+    Bad("elbo-labels-of-another-length",
+        lambda s: elbo(CVAE, X, np.zeros(5, np.int64)),
+        ValueError, r"x and y must have the same length, got 12 and 5"),
+    Bad("grid_log_likelihood-conditional-model", lambda s: grid_log_likelihood(CVAE, X),
+        ValueError, r"vae is conditioned on labels \(n_classes = 3\), and this function takes "
+                    r"none"),
     Bad("MaskingNoise-fraction-above-1", lambda s: MaskingNoise(1.5),
         ValueError, r"fraction must be <= 1\.0, got 1\.5"),
     Bad("ModelConfig.from_dict-unknown-field", lambda s: ModelConfig.from_dict({"units": 3}),
