@@ -108,8 +108,8 @@ def encoder_jacobian(model: LatentModel, x: torch.Tensor, *,
     (n, input_dim) -> (n, latent_dim, input_dim). Its Frobenius norm is what a contractive
     autoencoder penalises; its right singular vectors are image-space directions."""
     with _evaluating(model):  # torch.func differentiates even under no_grad
-        return torch.cat([model.encoder_jacobian(batch.to(model.device)).cpu()
-                          for batch in x.split(batch_size)])
+        return torch.cat([model.encoder_jacobian(batch).cpu()
+                          for batch, _ in _batches(model, x, None, batch_size)])
 
 
 @validate(model=_MODEL, x=images_for("model"), batch_size=integer(1))
@@ -120,8 +120,7 @@ def reconstruction_jacobian_norm(model: LatentModel, x: torch.Tensor, *,
     Frobenius norm; unlike ||d embed / dx||_F it does not change when the code is rescaled."""
     norms = []
     with _evaluating(model):
-        for batch in x.split(batch_size):
-            batch = batch.to(model.device)
+        for batch, _ in _batches(model, x, None, batch_size):
             enc = model.encoder_jacobian(batch)                       # (b, d, D)
             dec = model.decoder_jacobian(model.embed(batch))          # (b, D, d)
             # ||dec @ enc||_F^2 = trace(enc^T dec^T dec enc) = <dec^T dec, enc enc^T>: two d x d

@@ -322,10 +322,6 @@ class LatentModel(nn.Module):
         """decode(embed(x)), the model's reconstruction of x; (n, input_dim) -> (n, input_dim)."""
         return self.decode(self.embed(x, y), y)
 
-    def embed(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """The code a notebook draws: (n, input_dim) -> (n, latent_dim)."""
-        raise NotImplementedError
-
     def encoder_jacobian(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """d embed / dx at every image: (n, input_dim) -> (n, latent_dim, input_dim). Row k is
         the direction in image space along which code unit k changes fastest."""

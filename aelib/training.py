@@ -52,7 +52,6 @@ EVAL_BATCH_SIZE = 1000  # images per forward pass when measuring a loss without 
 
 Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 MODEL = instance(LatentModel, "an aelib Autoencoder or VAE (see aelib.models.build_model)")
-IMAGES = images_for("model")
 TRAIN_IMAGES = images_for("model", labels="train_y")
 VAL_IMAGES = images_for("model", labels="val_y")
 
@@ -197,7 +196,7 @@ def _train_epoch(model: LatentModel, train_x: torch.Tensor, train_y: torch.Tenso
         labels = None if train_y is None else train_y[rows]
         inputs, target = clean, None
         if corrupt is not None:  # the user's corrupt(x) is checked on each of its batches
-            inputs = IMAGES(corrupt(clean, generator), "corrupt(x)", {"model": model})
+            inputs = TRAIN_IMAGES(corrupt(clean, generator), "corrupt(x)", {"model": model})
             target = clean
         terms = model.loss(inputs, y=labels, target=target, generator=generator)
         if not bool(torch.isfinite(terms.total)):
