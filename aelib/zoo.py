@@ -9,6 +9,7 @@ and log p(x) are log-likelihoods of the data in nats.
     train, test = zoo.pair_data(DATASET, seed=SEED)
     pair = zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=FAST, seed=SEED)
     ae, vae = pair["ae"].model, pair["vae"].model
+    cvae = zoo.train_conditional(x_train, y_train, fast=FAST, seed=SEED).model   # notebook 08
 """
 
 from __future__ import annotations
@@ -84,3 +85,22 @@ def train_pair(train_x: torch.Tensor, val_x: torch.Tensor | None = None, *, fast
                                                schedule=recipe.schedule, seed=seed,
                                                cache_dir=cache_dir, progress=progress))
     return trained
+
+
+@validate(train_x=tensor(ndim=2, finite=False))
+def train_conditional(train_x: torch.Tensor, train_y: torch.Tensor, *, fast: bool,
+                      seed: int = 0, latent_dim: int = PAIR_LATENT_DIM,
+                      cache_dir: str | Path | None = None,
+                      progress: bool = False) -> Trained:
+    """Notebook 08's CVAE: the pair's VAE conditioned on the labels train_y (n,) (n_classes =
+    the largest label + 1), trained on train_x (n, input_dim) with the pair's seed and
+    recipe, without a validation set; once, then loaded from the cache."""
+    recipe = pair_recipe(fast=fast)
+    labels = torch.as_tensor(train_y)
+    n_classes = int(labels.max()) + 1 if len(labels) else 1
+    config = pair_configs(train_x.shape[1], latent_dim=latent_dim)["vae"].replace(
+        n_classes=n_classes)
+    return Trained(*train_or_load(config, train_x, train_y=labels, epochs=recipe.epochs,
+                                  batch_size=recipe.batch_size, lr=recipe.lr,
+                                  schedule=recipe.schedule, seed=seed, cache_dir=cache_dir,
+                                  progress=progress))
