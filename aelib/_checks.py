@@ -227,12 +227,14 @@ def images_for(model: str = "model", *, labels: str | None = None) -> Check:
     return check
 
 
-def labels_for(model: str = "model", rows: str = "x") -> Check:
-    """The labels of the images in argument ``rows``: None for a model that is not
-    conditional; for one with n_classes > 0, integers (n,) in [0, n_classes), a tensor or
-    array, one per row of ``rows`` (None there too: no labels needed). Returns int64 tensors."""
+def labels_for(model: str = "model", rows: str = "x", *, training: bool = False) -> Check:
+    """The labels of the images in argument ``rows``: None for a model that takes none; for
+    one with n_classes > 0 (or, with ``training``, an AAE with prior_labels: see
+    ``ModelConfig.label_classes``), integers (n,) in [0, n_classes), a tensor or array, one
+    per row of ``rows`` (None there too: no labels needed). Returns int64 tensors."""
     def check(value: Any, name: str, args: Mapping[str, Any]) -> torch.Tensor | None:
-        n_classes = args[model].config.n_classes
+        config = args[model].config
+        n_classes = config.label_classes(training=training)
         if args[rows] is None and value is None:
             return None
         if not n_classes:
@@ -241,8 +243,10 @@ def labels_for(model: str = "model", rows: str = "x") -> Check:
                                  "labels (n_classes = 0): leave it None")
             return None
         if value is None:
-            raise ValueError(f"{name} is needed: {model} is conditioned on labels "
-                             f"(n_classes = {n_classes})")
+            why = ("its discriminator reads them (prior_labels=True)" if config.prior_labels
+                   else f"it is conditioned on them (n_classes = {n_classes})")
+            raise ValueError(f"{name} is needed: {model} takes labels in [0, {n_classes - 1}], "
+                             f"as {why}")
         value = torch.as_tensor(array(1, kinds="iu", what="integer", tensors=True)(value, name))
         if len(value) != len(args[rows]):
             raise ValueError(f"{rows} and {name} must have the same length, "

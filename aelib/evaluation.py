@@ -362,3 +362,45 @@ def pca_reconstruction_error(train_x: Any, x: Any, n_components: int) -> torch.T
     """Mean over pixels of (x - ``pca_reconstruct``)^2: float64 tensor (m,)."""
     rebuilt = pca_reconstruct.__wrapped__(train_x, x, n_components)   # checked above
     return torch.from_numpy(((x.astype(np.float64) - rebuilt) ** 2).mean(axis=1))
+
+
+def _bandwidths(value: Any, name: str, _: Any = None) -> tuple[float, ...]:
+    value = instance((list, tuple), "a sequence of kernel widths")(value, name)
+    if not value:
+        raise ValueError(f"{name} must hold at least one kernel width")
+    return tuple(real(0.0, open_low=True)(s, f"{name}[{i}]") for i, s in enumerate(value))
+
+
+def _mmd2(kernel: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+    """Unbiased MMD^2 from the kernel matrix of a and b stacked, (N, N), its diagonal (k(u, u))
+    zeroed, for each column of ``first`` (N, p), 1.0 on the rows of a: (p,)."""
+    second = 1.0 - first
+    n, m = first.sum(dim=0), second.sum(dim=0)                                 # (p,)
+    within_a = (first * (kernel @ first)).sum(dim=0) / (n * (n - 1))
+    within_b = (second * (kernel @ second)).sum(dim=0) / (m * (m - 1))
+    between = (first * (kernel @ second)).sum(dim=0) / (n * m)
+    return within_a + within_b - 2 * between
+
+
+@validate(a=array(2, min_rows=2, tensors=True), b=array(2, like="a", min_rows=2, tensors=True),
+          bandwidths=_bandwidths, permutations=integer(0), seed=seed)
+def mmd_test(a: Any, b: Any, *, bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0),
+             permutations: int = 200, seed: int = 0) -> tuple[float, float]:
+    """(MMD^2, p-value): how far apart the distributions of samples a (n, d) and b (m, d) are,
+    by the maximum mean discrepancy (Gretton et al. 2012) with the kernel
+    k(u, v) = sum over s in ``bandwidths`` of exp(-||u - v||^2 / (2 s^2)).
+    MMD^2 is estimated without bias, so it is near 0 (and may be below it) when a and b come
+    from one distribution. The p-value is the share of ``permutations`` random relabellings of
+    the pooled samples whose MMD^2 reaches the observed one (counting the observed one): small
+    when the two samples are told apart; 1.0 with no permutations."""
+    pooled = torch.cat([torch.as_tensor(a), torch.as_tensor(b)]).double()   # (n + m, d)
+    squared = torch.cdist(pooled, pooled).pow(2)
+    kernel = sum(torch.exp(-squared / (2 * s**2)) for s in bandwidths)
+    kernel.fill_diagonal_(0.0)                                  # unbiased: no k(u, u) terms
+    first = (torch.arange(len(pooled)) < len(a)).double()       # (N,), 1.0 on the rows of a
+    observed = _mmd2(kernel, first[:, None])[0]
+    generator = torch.Generator().manual_seed(seed)
+    shuffled = torch.stack([first[torch.randperm(len(pooled), generator=generator)]
+                            for _ in range(permutations)] or [first], dim=1)  # (N, perms)
+    reached = int((_mmd2(kernel, shuffled) >= observed).sum()) if permutations else 0
+    return float(observed), (reached + 1) / (permutations + 1)

@@ -28,6 +28,10 @@ with the labels observed): the one-hot label y (n, n_classes) joins the encoder'
 decoder's code, so q(z | x, y) and p(x | z, y). Every method then takes the integer labels
 ``y`` (n,) beside x or z.
 
+With ``kind="aae"`` the model is an adversarial autoencoder (Makhzani et al. 2016): an
+autoencoder plus a discriminator on z that pulls the codes towards ``prior`` (any distribution
+of ``aelib.priors`` one can draw from), trained in three steps per batch (``phases``).
+
 Dividing the stochastic penalty by s^2 makes it estimate the contractive one for small s
 (first-order Taylor: h(x + eps) - h(x) ~ J eps, and E||J eps||^2 = s^2 ||J||_F^2), so one lambda
 means the same for both.
@@ -49,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aelib import likelihood
+from aelib import likelihood, priors
 from aelib._checks import (
     choice,
     instance,
@@ -62,7 +66,7 @@ from aelib._checks import (
     validate_fields,
 )
 
-KINDS = ("ae", "vae")
+KINDS = ("ae", "vae", "aae")
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv")
 PENALTIES = ("none", "contractive", "stochastic_contractive", "sparse")
@@ -102,6 +106,9 @@ class ModelConfig:
     penalty_weight: float = 0.0       # lambda: loss = reconstruction + lambda * penalty
     penalty_noise: float = 0.1        # s, the input noise of "stochastic_contractive"
     n_classes: int = 0                # > 0: conditioned on a one-hot label (a CVAE), 0: not
+    prior: str = "gaussian"           # p(z), one of priors.PRIORS; only an AAE's may differ
+    prior_labels: bool = False        # an AAE whose discriminator sees the label (see AAE)
+    discriminator_hidden: tuple[int, ...] = (128, 128)  # an AAE's discriminator's widths
 
     def __post_init__(self) -> None:
         validate_fields(self, kind=choice(*KINDS), input_dim=integer(1), hidden=_widths,
@@ -110,14 +117,17 @@ class ModelConfig:
                         min_sigma=real(0.0, 1.0, open_low=True, open_high=True),
                         architecture=choice(*ARCHITECTURES), penalty=choice(*PENALTIES),
                         penalty_weight=real(0.0), penalty_noise=real(0.0, open_low=True),
-                        n_classes=integer(0))
+                        n_classes=integer(0), prior=choice(*priors.PRIORS),
+                        prior_labels=instance(bool, "True or False"),
+                        discriminator_hidden=_widths)
         if self.likelihood == "bernoulli" and self.sigma != 1.0:
             raise ValueError(f"sigma applies to likelihood='gaussian' only, got {self.sigma!r}")
-        if self.kind == "ae" and self.beta != 1.0:
+        if self.kind != "vae" and self.beta != 1.0:
             raise ValueError(f"beta weights the KL term of a VAE; an AE needs 1.0, got {self.beta}")
         if self.kind != "ae" and self.penalty != "none":
             raise ValueError(f"penalty regularises an autoencoder (kind='ae'); a VAE has its KL "
-                             f"term instead, got penalty={self.penalty!r}")
+                             f"term and an AAE its discriminator instead, got "
+                             f"penalty={self.penalty!r}")
         if self.penalty == "none" and self.penalty_weight != 0.0:
             raise ValueError(f"penalty_weight weights a penalty; with penalty='none' it must be "
                              f"0.0, got {self.penalty_weight}")
@@ -126,10 +136,36 @@ class ModelConfig:
                              f"got {self.penalty_noise}")
         if self.architecture == "conv":
             self.image_side()  # raises unless the images fit the convolutions
-        if self.n_classes and (self.architecture != "mlp" or self.penalty != "none"):
-            raise ValueError(f"n_classes (a model conditioned on labels) needs "
-                             f"architecture='mlp' and penalty='none', got "
-                             f"{self.architecture!r} and {self.penalty!r}")
+        if self.n_classes and (self.architecture != "mlp" or self.penalty != "none"
+                               or self.kind == "aae"):
+            raise ValueError(f"n_classes (a model conditioned on labels) needs kind 'ae' or "
+                             f"'vae', architecture='mlp' and penalty='none', got {self.kind!r}, "
+                             f"{self.architecture!r} and {self.penalty!r} (an AAE takes labels "
+                             f"through prior_labels)")
+        self._check_adversarial()
+
+    def _check_adversarial(self) -> None:
+        """The fields that only an adversarial autoencoder (kind="aae") uses."""
+        if self.kind != "aae" and (self.prior != "gaussian" or self.prior_labels
+                                   or self.discriminator_hidden != (128, 128)):
+            raise ValueError(f"prior, prior_labels and discriminator_hidden describe an "
+                             f"adversarial autoencoder (kind='aae'); a {self.kind!r} needs their "
+                             f"defaults, got {self.prior!r}, {self.prior_labels} and "
+                             f"{self.discriminator_hidden}")
+        if self.prior != "gaussian" and self.latent_dim != 2:
+            raise ValueError(f"prior={self.prior!r} is a 2-D distribution: it needs "
+                             f"latent_dim=2, got {self.latent_dim}")
+        if self.prior_labels and self.prior == "gaussian":
+            raise ValueError("prior_labels sends each label to its own part of the prior, so it "
+                             "needs prior='mixture' or 'swiss_roll', got 'gaussian'")
+
+    def label_classes(self, *, training: bool = False) -> int:
+        """How many classes the labels a model takes run over, 0 if it takes none: a CVAE's
+        n_classes; with ``training``, also an AAE's with prior_labels (its discriminator sees
+        the labels while it trains; the encoder and decoder never do)."""
+        if training and self.prior_labels:
+            return priors.COMPONENTS
+        return self.n_classes
 
     def image_side(self) -> int:
         """The side of the square images a "conv" model reads: input_dim = side * side, and the
@@ -150,7 +186,8 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only (str, int, float, list), ready for JSON or a checkpoint."""
-        return {**dataclasses.asdict(self), "hidden": list(self.hidden)}
+        return {**dataclasses.asdict(self), "hidden": list(self.hidden),
+                "discriminator_hidden": list(self.discriminator_hidden)}
 
     @classmethod
     @validate(values=instance(Mapping, "a mapping"))
@@ -237,12 +274,20 @@ def jacobian(f: Callable[..., torch.Tensor], x: torch.Tensor, *rest: torch.Tenso
 
 class LossTerms(NamedTuple):
     """Scalar tensors, batch means in nats per image:
-    total = reconstruction + beta * kl (a VAE) or reconstruction + lambda * penalty (an AE)."""
+    total = reconstruction + beta * kl (a VAE) or reconstruction + lambda * penalty (an AE);
+    an AAE's total is its reconstruction, as its other two terms are the two sides of a game
+    (see ``AdversarialAutoencoder``)."""
 
     total: torch.Tensor
     reconstruction: torch.Tensor
-    kl: torch.Tensor       # 0 for an autoencoder
-    penalty: torch.Tensor  # 0 for a VAE and for an autoencoder with penalty="none"
+    kl: torch.Tensor             # 0 but for a VAE
+    penalty: torch.Tensor        # 0 but for an autoencoder with a penalty
+    discriminator: torch.Tensor  # an AAE's: -log D(prior draw) - log(1 - D(code)); 0 otherwise
+    generator: torch.Tensor      # an AAE's: -log D(code), the encoder's side; 0 otherwise
+
+
+def _zero(like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros((), dtype=like.dtype, device=like.device)
 
 
 # --------------------------------------------------------------------------- models
@@ -293,6 +338,11 @@ class LatentModel(nn.Module):
         if self.raw_sigma is None:
             return float(self.config.sigma)
         return self.config.min_sigma + F.softplus(self.raw_sigma)
+
+    def phases(self) -> dict[str, list[nn.Parameter]]:
+        """What ``fit`` does with every batch, in order: {LossTerms field: the parameters a step
+        on it updates}. One step on "total" with all of them, but for an AAE."""
+        return {"total": list(self.parameters())}
 
     def with_label(self, v: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """v (n, w) with the one-hot labels y (n,) appended: (n, w + n_classes); v itself for
@@ -382,11 +432,11 @@ class Autoencoder(LatentModel):
         z = self.encode(x, y)
         reconstruction = self.reconstruction_nll(target, z, y).mean()
         penalty = self.penalty(x, z, generator).mean()
-        kl = torch.zeros((), dtype=reconstruction.dtype, device=reconstruction.device)
         total = reconstruction
         if self.config.penalty != "none":
             total = reconstruction + self.config.penalty_weight * penalty
-        return LossTerms(total, reconstruction, kl, penalty)
+        zero = _zero(total)
+        return LossTerms(total, reconstruction, zero, penalty, zero, zero)
 
 
 class VAE(LatentModel):
@@ -412,8 +462,9 @@ class VAE(LatentModel):
         z = reparameterize(mu, logvar, generator)
         reconstruction = self.reconstruction_nll(x if target is None else target, z, y).mean()
         kl = gaussian_kl(mu, logvar).mean()
-        penalty = torch.zeros((), dtype=kl.dtype, device=kl.device)
-        return LossTerms(reconstruction + self.config.beta * kl, reconstruction, kl, penalty)
+        zero = _zero(kl)
+        return LossTerms(reconstruction + self.config.beta * kl, reconstruction, kl, zero, zero,
+                         zero)
 
     def embed(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The posterior mean mu(x) (or mu(x, y)); (n, input_dim) -> (n, latent_dim)."""
@@ -429,14 +480,83 @@ class VAE(LatentModel):
         return self.decode(z, y)
 
 
+class AdversarialAutoencoder(Autoencoder):
+    """An adversarial autoencoder (Makhzani et al. 2016): a deterministic autoencoder whose
+    codes are pushed towards a prior p(z) (``config.prior``, see ``aelib.priors``) by a
+    discriminator D(z) in (0, 1), an MLP (``discriminator_hidden``) trained to tell draws of
+    p(z) (D -> 1) from codes (D -> 0). ``fit`` takes the paper's three steps on every batch
+    (``phases``):
+
+        reconstruction  encoder and decoder  on  -log p(x | z), z = encode(x)
+        discriminator   discriminator        on  -log D(z') - log(1 - D(z)),  z' ~ p(z)
+        generator       encoder              on  -log D(z): make the codes pass as draws of p(z)
+
+    With ``prior_labels`` the discriminator also reads the one-hot label, and the prior draws
+    z' of a batch come from the parts of the prior that its labels name: the only way to pass
+    is then for each digit's codes to fill its own part. Only training needs the labels."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        LatentModel.__init__(self, config, "aae", encoder_width=config.latent_dim)
+        extra = priors.COMPONENTS if config.prior_labels else 0
+        self.discriminator = mlp([config.latent_dim + extra, *config.discriminator_hidden, 1],
+                                 config.activation)
+
+    def phases(self) -> dict[str, list[nn.Parameter]]:
+        """The three steps of every batch, in the paper's order (see the class)."""
+        autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()]
+        if self.raw_sigma is not None:
+            autoencoder.append(self.raw_sigma)
+        return {"reconstruction": autoencoder,
+                "discriminator": list(self.discriminator.parameters()),
+                "generator": list(self.encoder.parameters())}
+
+    def discriminate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """D's logit that z came from the prior (given the labels y with prior_labels):
+        (n, latent_dim) -> (n,); D(z) = sigmoid(logit)."""
+        if self.config.prior_labels:
+            classes = torch.arange(priors.COMPONENTS, device=y.device)
+            z = torch.cat([z, (y[:, None] == classes).to(z.dtype)], dim=1)
+        return self.discriminator(z)[:, 0]
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None,
+                     y: torch.Tensor | None = None) -> torch.Tensor:
+        """n draws of p(z), each from the part its label y (n,) names if given: (n, latent_dim)."""
+        return priors.sample(self.config.prior, n, self.config.latent_dim, y=y,
+                             generator=generator, dtype=self.dtype, device=self.device)
+
+    def loss(self, x: torch.Tensor, *, y: torch.Tensor | None = None,
+             target: torch.Tensor | None = None,
+             generator: torch.Generator | None = None) -> LossTerms:
+        """The three terms (batch means) of the class docstring, at x (n, input_dim); y (n,)
+        the labels, needed with prior_labels; ``generator`` draws the prior samples."""
+        z = self.encode(x)
+        reconstruction = self.reconstruction_nll(x if target is None else target, z).mean()
+        real = self.discriminate(self.sample_prior(len(x), generator, y), y)   # logits, (n,)
+        fake = self.discriminate(z.detach(), y)   # detached: this term trains D alone
+        # -log sigmoid(a) = softplus(-a) and -log(1 - sigmoid(a)) = softplus(a), stably.
+        discriminator = F.softplus(-real).mean() + F.softplus(fake).mean()
+        generator_term = F.softplus(-self.discriminate(z, y)).mean()
+        zero = _zero(reconstruction)
+        return LossTerms(reconstruction, reconstruction, zero, zero, discriminator,
+                         generator_term)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               y: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` new images decode(z), z ~ p(z) (from the parts labels y (n,) name, if given),
+        without gradients; -> (n, input_dim)."""
+        return self.decode(self.sample_prior(n, generator, y))
+
+
 @validate(config=instance(ModelConfig, "a ModelConfig (from_dict builds one)"), seed=optional(seed),
           device=torch_device)
 def build_model(config: ModelConfig, *, seed: int | None = None,
                 device: str | torch.device = "cpu") -> Autoencoder | VAE:
-    """The ``Autoencoder`` or ``VAE`` that ``config`` describes, on ``device``; it keeps
+    """The ``Autoencoder``, ``VAE`` or ``AdversarialAutoencoder`` that ``config`` describes,
+    on ``device``; it keeps
     ``config``. Its initial weights depend on ``seed`` alone (drawn on the CPU, so they are the
     same on every device), or come from the global RNG if it is None."""
-    cls = VAE if config.kind == "vae" else Autoencoder
+    cls = {"ae": Autoencoder, "vae": VAE, "aae": AdversarialAutoencoder}[config.kind]
     if seed is None:
         return cls(config).to(device)
     with torch.random.fork_rng(devices=[]):

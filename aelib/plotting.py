@@ -213,7 +213,8 @@ def _cells(extent: Extent, rows: int, cols: int) -> tuple[Extent, float]:
     return (x_min - dx / 2, x_max + dx / 2, y_min - dy / 2, y_max + dy / 2), dx / dy
 
 
-def plot_image_grid(images: np.ndarray, *, title: str, extent: Extent | None = None) -> Figure:
+def plot_image_grid(images: np.ndarray, *, title: str, extent: Extent | None = None,
+                    ax: Axes | None = None) -> Figure:
     """A mosaic of ``images`` (rows, cols, h, w) or (rows, cols, h*w); with ``extent``, tile
     (r, c) sits at the code ``latent_grid(extent, rows, cols)[r, c]`` on latent axes."""
     rows, cols = images.shape[:2]
@@ -222,7 +223,7 @@ def plot_image_grid(images: np.ndarray, *, title: str, extent: Extent | None = N
     mosaic = (tiles.reshape(rows, cols, height, width).transpose(0, 2, 1, 3)
               .reshape(rows * height, cols * width))
     low, high = _value_range(tiles)
-    ax = _axes(None, min(8.0, 0.5 * cols + 1.6), min(8.0, 0.5 * rows + 1.2))
+    ax = _axes(ax, min(8.0, 0.5 * cols + 1.6), min(8.0, 0.5 * rows + 1.2))
     if extent is None:
         bounds, aspect = (-0.5, cols - 0.5, rows - 0.5, -0.5), 1.0
     else:

@@ -86,12 +86,22 @@ class History:
     val_reconstruction: list[float] = field(default_factory=list)
     val_kl: list[float] = field(default_factory=list)
     val_penalty: list[float] = field(default_factory=list)
+    train_discriminator: list[float] = field(default_factory=list)   # an AAE's (see LossTerms)
+    train_generator: list[float] = field(default_factory=list)
+    val_discriminator: list[float] = field(default_factory=list)
+    val_generator: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list, compare=False)
 
     @property
     def epochs(self) -> int:
         """How many epochs were trained."""
         return len(self.train_loss)
+
+    def append(self, split: str, terms: Mapping[str, float]) -> None:
+        """Add one epoch's mean ``LossTerms`` ({field: value}) to the lists of ``split``
+        ("train" or "val"); the "total" goes to ``{split}_loss``."""
+        for name, value in terms.items():
+            getattr(self, f"{split}_{'loss' if name == 'total' else name}").append(value)
 
     def to_dict(self) -> dict[str, list[float]]:
         """{field name: list of floats}."""
@@ -155,14 +165,15 @@ class MaskingNoise:
 CORRUPTIONS = (GaussianNoise, MaskingNoise)
 
 
-@validate(model=MODEL, x=images_for("model", labels="y"), y=labels_for("model", "x"),
-          batch_size=integer(1), seed=integer(0))
+@validate(model=MODEL, x=images_for("model", labels="y"),
+          y=labels_for("model", "x", training=True), batch_size=integer(1), seed=integer(0))
 def evaluate_loss(model: LatentModel, x: torch.Tensor, y: torch.Tensor | None = None, *,
                   batch_size: int = EVAL_BATCH_SIZE, seed: int = 0) -> dict[str, float]:
     """Loss terms averaged over all of x (n, input_dim), in eval mode without gradients, on
-    the model's device: {"total", "reconstruction", "kl", "penalty"} in nats per image.
-    y (n,): the labels, for a model conditioned on them. ``seed`` fixes the noise of a VAE or
-    of a stochastic penalty."""
+    the model's device: {"total", "reconstruction", "kl", "penalty", "discriminator",
+    "generator"} (``LossTerms``) in nats per image. y (n,): the labels, for a model conditioned
+    on them or an AAE with prior_labels. ``seed`` fixes the noise of a VAE, of a stochastic
+    penalty, or of an AAE's prior draws."""
     generator = torch.Generator(model.device).manual_seed(seed)
     sums = torch.zeros(len(LossTerms._fields), dtype=torch.float64)
     was_training = model.training
@@ -180,13 +191,15 @@ def evaluate_loss(model: LatentModel, x: torch.Tensor, y: torch.Tensor | None = 
     return dict(zip(LossTerms._fields, means, strict=True))
 
 
+Step = tuple[str, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]
+
+
 def _train_epoch(model: LatentModel, train_x: torch.Tensor, train_y: torch.Tensor | None,
-                 optimizer: torch.optim.Optimizer,
-                 scheduler: torch.optim.lr_scheduler.LRScheduler | None, batch_size: int,
-                 generator: torch.Generator, corrupt: Corruption | None,
-                 epoch: int) -> list[float]:
+                 steps: list[Step], batch_size: int, generator: torch.Generator,
+                 corrupt: Corruption | None, epoch: int) -> dict[str, float]:
     """One pass over train_x (n, input_dim) (and its labels train_y (n,) or None) in shuffled
-    batches; the mean loss terms."""
+    batches, each taking the model's ``steps`` (phase, optimizer, scheduler) in turn; the mean
+    loss terms, as measured by each batch's first step."""
     model.train()
     sums = torch.zeros(len(LossTerms._fields), dtype=torch.float64)
     order = torch.randperm(len(train_x), generator=generator, device=train_x.device)
@@ -198,27 +211,33 @@ def _train_epoch(model: LatentModel, train_x: torch.Tensor, train_y: torch.Tenso
         if corrupt is not None:  # the user's corrupt(x) is checked on each of its batches
             inputs = TRAIN_IMAGES(corrupt(clean, generator), "corrupt(x)", {"model": model})
             target = clean
-        terms = model.loss(inputs, y=labels, target=target, generator=generator)
-        if not bool(torch.isfinite(terms.total)):
-            raise NonFiniteLossError(epoch, batch, f"loss = {terms.total.item()}")
-        optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        sums += torch.stack([t.detach() for t in terms]).cpu().double() * len(clean)
-    return (sums / len(train_x)).tolist()
+        for step, (phase, optimizer, scheduler) in enumerate(steps):
+            # Each step sees the weights the previous one left (an AAE's three phases).
+            terms = model.loss(inputs, y=labels, target=target, generator=generator)
+            loss = getattr(terms, phase)
+            if not bool(torch.isfinite(loss)):
+                raise NonFiniteLossError(epoch, batch, f"{phase} loss = {loss.item()}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            if step == 0:
+                sums += torch.stack([t.detach() for t in terms]).cpu().double() * len(clean)
+    return dict(zip(LossTerms._fields, (sums / len(train_x)).tolist(), strict=True))
 
 
-def make_optimizer(model: LatentModel, *, lr: float, schedule: str, total_steps: int
+def make_optimizer(parameters: list[torch.nn.Parameter], *, lr: float, schedule: str,
+                   total_steps: int
                    ) -> tuple[torch.optim.Adam, torch.optim.lr_scheduler.LRScheduler | None]:
-    """(Adam, its learning-rate scheduler or None): what ``fit`` steps after every batch.
+    """(Adam over ``parameters``, its learning-rate scheduler or None): what ``fit`` steps
+    after every batch, one pair per phase of the model (``model.phases()``).
     "one_cycle" is torch's OneCycleLR with its defaults: the rate rises from lr / 25 to ``lr``
     over the first 30 % of the ``total_steps`` and falls to ~0 by the last along a cosine, as
     Adam's beta1 moves from 0.95 to 0.85 and back; "constant" keeps ``lr`` throughout."""
     # The fused Adam kernel updates every parameter in one pass; the default for-loop Adam
     # costs ~7x more per step on this model (see benchmarks/README.md).
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    optimizer = torch.optim.Adam(parameters, lr=lr, fused=True)
     if schedule == "constant":
         return optimizer, None
     return optimizer, torch.optim.lr_scheduler.OneCycleLR(
@@ -226,9 +245,10 @@ def make_optimizer(model: LatentModel, *, lr: float, schedule: str, total_steps:
 
 
 @validate(model=MODEL, train_x=TRAIN_IMAGES, val_x=optional(VAL_IMAGES),
-          train_y=labels_for("model", "train_x"), val_y=labels_for("model", "val_x"),
-          epochs=integer(1), batch_size=integer(1), lr=real(0.0, open_low=True),
-          schedule=choice(*SCHEDULES), seed=integer(0),
+          train_y=labels_for("model", "train_x", training=True),
+          val_y=labels_for("model", "val_x", training=True), epochs=integer(1),
+          batch_size=integer(1), lr=real(0.0, open_low=True), schedule=choice(*SCHEDULES),
+          seed=integer(0),
           corrupt=optional(instance(Callable, "a callable (x, generator) -> x")),
           callback=optional(instance(Callable, "a callable (epoch, history)")),
           device=optional(torch_device))
@@ -240,7 +260,9 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
         device: str | torch.device | None = None) -> History:
     """Train ``model`` in place with Adam on train_x (n, input_dim); return its History.
     train_y, val_y (n,): the labels of train_x and val_x, for a model conditioned on them
-    (``ModelConfig.n_classes``), and only then.
+    (``ModelConfig.n_classes``) or an AAE whose discriminator reads them (``prior_labels``),
+    and only then. Each batch takes one optimiser step per phase of the model
+    (``model.phases()``): one for an AE or a VAE, three for an AAE.
     lr: the peak learning rate of ``schedule`` (see ``make_optimizer``), which spans all
     ``epochs``. seed: the shuffling and the VAE's noise; the same seed gives the same History
     on the CPU. corrupt: ``corrupt(x, generator) -> noisy x`` (e.g. ``GaussianNoise(0.3)``,
@@ -257,27 +279,22 @@ def fit(model: LatentModel, train_x: torch.Tensor, val_x: torch.Tensor | None = 
     train_y = None if train_y is None else train_y.to(model.device)
     val_y = None if val_y is None else val_y.to(model.device)
     generator = torch.Generator(model.device).manual_seed(seed)
-    steps = epochs * -(-len(train_x) // batch_size)
-    optimizer, scheduler = make_optimizer(model, lr=lr, schedule=schedule, total_steps=steps)
+    batches = epochs * -(-len(train_x) // batch_size)
+    steps = [(phase, *make_optimizer(parameters, lr=lr, schedule=schedule, total_steps=batches))
+             for phase, parameters in model.phases().items()]
     history = History()
     was_training = model.training
     bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress)
     try:
         for epoch in bar:
             started = time.perf_counter()
-            train = _train_epoch(model, train_x, train_y, optimizer, scheduler, batch_size,
-                                 generator, corrupt, epoch)
-            history.train_loss.append(train[0])
-            history.train_reconstruction.append(train[1])
-            history.train_kl.append(train[2])
-            history.train_penalty.append(train[3])
-            postfix = {"loss": f"{train[0]:.2f}"}
+            train = _train_epoch(model, train_x, train_y, steps, batch_size, generator,
+                                 corrupt, epoch)
+            history.append("train", train)
+            postfix = {"loss": f"{train['total']:.2f}"}
             if val_x is not None:  # checked once above, so measured without the checks
                 val = evaluate_loss.__wrapped__(model, val_x, val_y, seed=seed)
-                history.val_loss.append(val["total"])
-                history.val_reconstruction.append(val["reconstruction"])
-                history.val_kl.append(val["kl"])
-                history.val_penalty.append(val["penalty"])
+                history.append("val", val)
                 postfix["val"] = f"{val['total']:.2f}"
             history.seconds.append(time.perf_counter() - started)
             bar.set_postfix(postfix)
@@ -426,8 +443,8 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
     args = {"model": model, "train_x": train_x, "val_x": val_x}
     train_x = TRAIN_IMAGES(train_x, "train_x", args)
     val_x = optional(VAL_IMAGES)(val_x, "val_x", args)
-    train_y = labels_for("model", "train_x")(train_y, "train_y", args)
-    val_y = labels_for("model", "val_x")(val_y, "val_y", args)
+    train_y = labels_for("model", "train_x", training=True)(train_y, "train_y", args)
+    val_y = labels_for("model", "val_x", training=True)(val_y, "val_y", args)
     key, description = cache_key(config, train_x, val_x, epochs=epochs, batch_size=batch_size,
                                  lr=lr, schedule=schedule, seed=seed, corrupt=corrupt,
                                  device=device, train_y=train_y, val_y=val_y)

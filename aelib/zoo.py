@@ -10,6 +10,7 @@ and log p(x) are log-likelihoods of the data in nats.
     pair = zoo.train_pair(train.to_tensor(), test.to_tensor(), fast=FAST, seed=SEED)
     ae, vae = pair["ae"].model, pair["vae"].model
     cvae = zoo.train_conditional(x_train, y_train, fast=FAST, seed=SEED).model   # notebook 08
+    aae = zoo.train_adversarial(x_train, prior="mixture", fast=FAST, seed=SEED).model  # 09
 """
 
 from __future__ import annotations
@@ -19,16 +20,25 @@ from pathlib import Path
 
 import torch
 
-from aelib._checks import instance, tensor, validate
+from aelib._checks import choice, instance, tensor, validate
 from aelib.data import ImageDataset, load_dataset
 from aelib.models import LatentModel, ModelConfig
-from aelib.training import BATCH_SIZE, LEARNING_RATE, SCHEDULE, History, train_or_load
+from aelib.priors import PRIORS
+from aelib.training import (
+    BATCH_SIZE,
+    LEARNING_RATE,
+    SCHEDULE,
+    History,
+    MaskingNoise,
+    train_or_load,
+)
 
 PAIR_HIDDEN: tuple[int, ...] = (256, 64)  # the shared encoder's widths; the decoder mirrors them
 PAIR_LATENT_DIM = 2   # two, so that the latent space can be drawn and explored with sliders
 KINDS = ("ae", "vae")
 BINARIZE_SEED = 0     # the one binarisation of the data the pair sees, whatever the split
 TEST_FRACTION = 0.2   # share of the images held out for testing
+AAE_MASKING = 0.3     # the labelled AAE trains on digits with this share of pixels zeroed
 
 
 @dataclass(frozen=True)
@@ -104,3 +114,31 @@ def train_conditional(train_x: torch.Tensor, train_y: torch.Tensor, *, fast: boo
                                   batch_size=recipe.batch_size, lr=recipe.lr,
                                   schedule=recipe.schedule, seed=seed, cache_dir=cache_dir,
                                   progress=progress))
+
+
+@validate(fast=instance(bool, "True or False"))
+def adversarial_recipe(*, fast: bool) -> Recipe:
+    """The AAEs' recipe: 100 epochs (10 in fast mode) at a peak rate of 3e-3. The three phases
+    chase each other, so they need a gentler rate and more epochs than the pair."""
+    return Recipe(epochs=10 if fast else 100, lr=3e-3)
+
+
+@validate(train_x=tensor(ndim=2, finite=False), prior=choice(*PRIORS))
+def train_adversarial(train_x: torch.Tensor, train_y: torch.Tensor | None = None, *,
+                      prior: str = "gaussian", fast: bool, seed: int = 0,
+                      cache_dir: str | Path | None = None, progress: bool = False) -> Trained:
+    """Notebook 09's adversarial autoencoder with ``prior``: the pair's autoencoder (same layers,
+    2-D code) plus a discriminator on z; with labels train_y (n,) its discriminator reads them
+    (``prior_labels``). Trained on train_x (n, input_dim) by ``adversarial_recipe``, once, then
+    loaded from the cache. The labelled AAE's encoder must tell the digits apart from their
+    pixels alone, so it trains on masked digits (``MaskingNoise(AAE_MASKING)``, the target
+    clean), which makes that skill carry over better to digits it has not seen. The others
+    train on clean digits: their codes of clean digits are then the ones matched to p(z)."""
+    recipe = adversarial_recipe(fast=fast)
+    config = pair_configs(train_x.shape[1])["ae"].replace(
+        kind="aae", prior=prior, prior_labels=train_y is not None)
+    return Trained(*train_or_load(config, train_x, train_y=train_y, epochs=recipe.epochs,
+                                  batch_size=recipe.batch_size, lr=recipe.lr,
+                                  schedule=recipe.schedule, seed=seed,
+                                  corrupt=None if train_y is None else MaskingNoise(AAE_MASKING),
+                                  cache_dir=cache_dir, progress=progress))

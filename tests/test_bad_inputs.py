@@ -66,6 +66,7 @@ from aelib.training import (
     train_or_load,
 )
 from aelib.views import decode_points
+from aelib.zoo import train_adversarial
 
 D = 16
 AE_CONFIG = ModelConfig(kind="ae", input_dim=D, hidden=(8,), latent_dim=2)
@@ -242,7 +243,7 @@ CASES: list[Bad] = [
         ValueError, r"target must be <= 15, got 16"),
     # ---- models
     Bad("ModelConfig-unknown-kind", lambda s: ModelConfig(kind="gan"),
-        ValueError, r"kind must be one of 'ae', 'vae'; got 'gan'"),
+        ValueError, r"kind must be one of 'ae', 'vae', 'aae'; got 'gan'"),
     Bad("ModelConfig-latent-0", lambda s: ModelConfig(latent_dim=0),
         ValueError, r"latent_dim must be >= 1, got 0"),
     Bad("ModelConfig-hidden-string", lambda s: ModelConfig(hidden="400"),
@@ -280,11 +281,28 @@ CASES: list[Bad] = [
         ValueError, r"hidden must be non-empty"),
     Bad("ModelConfig-unknown-architecture", lambda s: ModelConfig(architecture="rnn"),
         ValueError, r"architecture must be one of 'mlp', 'conv'; got 'rnn'"),
+    Bad("ModelConfig-unknown-prior", lambda s: ModelConfig(kind="aae", prior="circle"),
+        ValueError, r"prior must be one of 'gaussian', 'mixture', 'swiss_roll'; got 'circle'"),
+    Bad("ModelConfig-prior-on-a-vae", lambda s: ModelConfig(kind="vae", prior="mixture"),
+        ValueError, r"prior, prior_labels and discriminator_hidden describe an adversarial "
+        r"autoencoder"),
+    Bad("ModelConfig-labelled-gaussian-prior",
+        lambda s: ModelConfig(kind="aae", prior_labels=True),
+        ValueError, r"prior_labels .* needs prior='mixture' or 'swiss_roll'"),
+    Bad("ModelConfig-discriminator-width-0",
+        lambda s: ModelConfig(kind="aae", discriminator_hidden=(8, 0)),
+        ValueError, r"discriminator_hidden\[1\] must be >= 1, got 0"),
+    Bad("train_adversarial-unknown-prior",
+        lambda s: train_adversarial(torch.zeros(4, 784), prior="ring", fast=True,
+                                    cache_dir=s / "cache"),
+        ValueError, r"prior must be one of 'gaussian', 'mixture', 'swiss_roll'; got 'ring'"),
     Bad("ModelConfig-labels-with-conv",
         lambda s: ModelConfig(architecture="conv", n_classes=10),
-        ValueError, r"n_classes \(a model conditioned on labels\) needs architecture='mlp'"),
+        ValueError, r"n_classes \(a model conditioned on labels\) needs kind 'ae' or 'vae', "
+        r"architecture='mlp'"),
     Bad("fit-conditional-without-labels", lambda s: fit(CVAE, X, epochs=1, progress=False),
-        ValueError, r"train_y is needed: model is conditioned on labels \(n_classes = 3\)"),
+        ValueError, r"train_y is needed: model takes labels in \[0, 2\], as it is conditioned on "
+        r"them \(n_classes = 3\)"),
     Bad("fit-label-out-of-range",
         lambda s: fit(CVAE, X, train_y=np.full(12, 3), epochs=1, progress=False),
         ValueError, r"train_y must lie in \[0, 2\] \(n_classes = 3\), got values from 3 to 3"),

@@ -120,7 +120,7 @@ def test_evaluation_takes_the_labels_and_bounds_are_ordered():
 
 
 @pytest.mark.parametrize(("call", "pattern"), [
-    (lambda m: fit(m, X, epochs=1, progress=False), r"train_y is needed: model is conditioned"),
+    (lambda m: fit(m, X, epochs=1, progress=False), r"train_y is needed: model takes labels"),
     (lambda m: fit(m, X, X, train_y=Y, epochs=1, progress=False), r"val_y is needed"),
     (lambda m: fit(m, X, train_y=Y[:-1], epochs=1, progress=False),
      r"train_x and train_y must have the same length, got 30 and 29"),
@@ -145,7 +145,7 @@ def test_labels_for_a_model_without_classes_are_refused():
 
 
 @pytest.mark.parametrize(("changes", "pattern"), [
-    ({"architecture": "conv", "input_dim": 64, "hidden": (4,)}, r"needs architecture='mlp'"),
+    ({"architecture": "conv", "input_dim": 64, "hidden": (4,)}, r"'vae', architecture='mlp'"),
     ({"kind": "ae", "penalty": "sparse", "penalty_weight": 1.0}, r"and penalty='none'"),
     ({"n_classes": -1}, r"n_classes must be >= 0, got -1"),
 ])

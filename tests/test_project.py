@@ -54,7 +54,7 @@ def test_build_output_is_ignored_by_git():
 
 # aelib's modules from the bottom up: each may import only modules before it in this list.
 LAYERS = ["_checks", "paths", "runtime",                       # plumbing
-          "download", "data", "likelihood", "dimensionality",  # data and the mathematics
+          "download", "data", "likelihood", "dimensionality", "priors",  # data and the maths
           "exercises", "models", "manifold",                   # models above them
           "training", "evaluation", "zoo",                     # training and evaluation
           "plotting", "views", "widgets"]                      # figures and widgets on top

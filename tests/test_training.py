@@ -109,8 +109,8 @@ def test_fit_takes_the_steps_of_a_plain_loop_with_its_schedule():
         model, hand = build_model(config(kind="ae"), seed=0), build_model(config(kind="ae"), seed=0)
         fit(model, TRAIN, epochs=3, batch_size=32, lr=1e-2, schedule=schedule, progress=False)
         generator = torch.Generator().manual_seed(0)
-        optimizer, scheduler = training.make_optimizer(hand, lr=1e-2, schedule=schedule,
-                                                       total_steps=3 * 3)
+        optimizer, scheduler = training.make_optimizer(list(hand.parameters()), lr=1e-2,
+                                                       schedule=schedule, total_steps=3 * 3)
         for _ in range(3):
             order = torch.randperm(len(TRAIN), generator=generator)
             for start in range(0, len(TRAIN), 32):
@@ -125,8 +125,8 @@ def test_fit_takes_the_steps_of_a_plain_loop_with_its_schedule():
 
 def test_the_one_cycle_schedule_warms_up_to_lr_then_anneals_to_almost_nothing():
     model = build_model(config(), seed=0)
-    optimizer, scheduler = training.make_optimizer(model, lr=1e-2, schedule="one_cycle",
-                                                   total_steps=100)
+    optimizer, scheduler = training.make_optimizer(list(model.parameters()), lr=1e-2,
+                                                   schedule="one_cycle", total_steps=100)
     rates = []
     for _ in range(100):
         rates.append(optimizer.param_groups[0]["lr"])
@@ -137,8 +137,8 @@ def test_the_one_cycle_schedule_warms_up_to_lr_then_anneals_to_almost_nothing():
     assert 25 <= peak <= 35 and rates[-1] < 1e-2 / 1000
     assert all(a <= b for a, b in zip(rates[:peak], rates[1:peak + 1], strict=True))
     assert all(a >= b for a, b in zip(rates[peak:-1], rates[peak + 1:], strict=True))
-    constant, none = training.make_optimizer(model, lr=1e-2, schedule="constant",
-                                             total_steps=100)
+    constant, none = training.make_optimizer(list(model.parameters()), lr=1e-2,
+                                             schedule="constant", total_steps=100)
     assert none is None and constant.param_groups[0]["lr"] == 1e-2
 
 
@@ -319,8 +319,9 @@ def test_fit_refuses_bad_arguments_by_name(kwargs, error, pattern):
 def test_evaluate_loss_averages_per_image_over_batches():
     ae = build_model(config(kind="ae"), seed=0)
     whole = evaluate_loss(ae, VAL)
-    assert set(whole) == {"total", "reconstruction", "kl", "penalty"}
-    assert whole["kl"] == 0.0 and whole["penalty"] == 0.0
+    assert set(whole) == {"total", "reconstruction", "kl", "penalty", "discriminator",
+                          "generator"}
+    assert whole["kl"] == whole["penalty"] == whole["discriminator"] == whole["generator"] == 0.0
     assert whole["total"] == pytest.approx(ae.loss(VAL).total.item(), rel=1e-6)
     assert evaluate_loss(ae, VAL, batch_size=7)["total"] == pytest.approx(whole["total"],
                                                                            rel=1e-6)
