@@ -1,8 +1,9 @@
 """What the explorers of notebooks 01, 02 and 06 show: arrays in, PNG bytes out, no widgets.
 
 Three layers per explorer, all but the last testable without a browser: what to show
-(``likelihood_view``, ``dimension_view``, ``decode_point``), that drawn as PNG bytes
-(``render_likelihood``, ``render_dimension``, ``render_map``), and ``aelib.widgets``.
+(``likelihood_view``, ``dimension_view``, ``decode_point``, ``decode_every_label``), that drawn
+as PNG bytes (``render_likelihood``, ``render_dimension``, ``render_map``, ``image_row``), and
+``aelib.widgets``.
 
 Notebook 06 answers every drag at once, faster than matplotlib draws: ``encode_png`` (Pillow)
 makes a PNG in under a millisecond, and ``render_map`` paints the point into a copy of the map
@@ -20,10 +21,21 @@ from dataclasses import dataclass
 import numpy as np
 import PIL.Image
 import torch
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from aelib import dimensionality, likelihood, plotting
-from aelib._checks import array, codes_for, fraction, instance, real, same_length, validate
+from aelib._checks import (
+    array,
+    codes_for,
+    fraction,
+    instance,
+    labels_for,
+    real,
+    same_length,
+    validate,
+)
 from aelib.models import LatentModel
 
 #: The few observations of the likelihood explorer (notebook 01).
@@ -33,6 +45,9 @@ DECODED_PIXELS = 168
 #: ``decode_points`` decodes at most this many codes on a single thread.
 _SINGLE_THREAD_BATCH = 256
 _MODEL = instance(LatentModel, "an aelib Autoencoder or VAE")
+#: The frame around each image of ``image_row`` (RGB): grey, and orange for the highlighted one.
+FRAME_GREY = (110, 110, 110)
+FRAME_HIGHLIGHT = (255, 127, 14)
 
 
 # --------------------------------------------------------------------------- notebook 01
@@ -190,9 +205,12 @@ def image_shape(model: LatentModel) -> tuple[int, int]:
     return side, side
 
 
-@validate(model=_MODEL, codes=codes_for("model", numpy=True))
-def decode_points(model: LatentModel, codes: np.ndarray) -> np.ndarray:
-    """The means of p(x | z) for ``codes`` (n, latent_dim): images (n, h, w), float32."""
+@validate(model=_MODEL, codes=codes_for("model", numpy=True, labels="labels"),
+          labels=labels_for("model", "codes"))
+def decode_points(model: LatentModel, codes: np.ndarray,
+                  labels: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    """The means of p(x | z) for ``codes`` (n, latent_dim): images (n, h, w), float32. A model
+    conditioned on labels (a CVAE) needs their ``labels`` (n,) too: the means of p(x | z, y)."""
     height, width = image_shape(model)
     dtype = model.dtype
     was_training, threads = model.training, torch.get_num_threads()
@@ -203,16 +221,38 @@ def decode_points(model: LatentModel, codes: np.ndarray) -> np.ndarray:
         if len(codes) <= _SINGLE_THREAD_BATCH:
             torch.set_num_threads(1)
         with torch.inference_mode():
-            flat = model.decode(torch.as_tensor(codes, dtype=dtype, device=model.device)).cpu()
+            flat = model.decode(torch.as_tensor(codes, dtype=dtype, device=model.device),
+                                None if labels is None else labels.to(model.device)).cpu()
     finally:
         torch.set_num_threads(threads)
         model.train(was_training)
     return flat.numpy().astype(np.float32, copy=False).reshape(len(codes), height, width)
 
 
-def decode_point(model: LatentModel, z: Sequence[float] | np.ndarray) -> np.ndarray:
-    """The image (h, w) that ``model`` decodes from one code ``z`` (latent_dim,)."""
-    return decode_points(model, np.asarray(z)[None, :])[0]
+def decode_point(model: LatentModel, z: Sequence[float] | np.ndarray,
+                 y: int | None = None) -> np.ndarray:
+    """The image (h, w) that ``model`` decodes from one code ``z`` (latent_dim,), with the
+    label ``y`` for a model conditioned on labels."""
+    return decode_points(model, np.asarray(z)[None, :], None if y is None else [y])[0]
+
+
+def _conditional(value: object, name: str, _: object = None) -> LatentModel:
+    """An aelib model conditioned on labels (n_classes > 0): a CVAE."""
+    instance(LatentModel, "an aelib model conditioned on labels (a CVAE)")(value, name)
+    if not value.config.n_classes:
+        raise ValueError(f"{name} must be conditioned on labels (a CVAE, n_classes > 0), got "
+                         "n_classes = 0; decode a model without labels with decode_point")
+    return value
+
+
+@validate(model=_conditional)
+def decode_every_label(model: LatentModel, z: Sequence[float] | np.ndarray) -> np.ndarray:
+    """One code ``z`` (latent_dim,) decoded with every label of a conditional model: images
+    (n_classes, h, w), image k the mean of p(x | z, y = k). If z holds the style and the label
+    the class, this is one handwriting across all the classes."""
+    n_classes = model.config.n_classes
+    codes = np.repeat(np.asarray(z, dtype=np.float64).reshape(1, -1), n_classes, axis=0)
+    return decode_points(model, codes, np.arange(n_classes))
 
 
 def decode_grid(model: LatentModel, extent: plotting.Extent, rows: int, cols: int) -> np.ndarray:
@@ -227,6 +267,23 @@ def interpolate_codes(z_a: Sequence[float] | np.ndarray, z_b: Sequence[float] | 
                       t: float) -> np.ndarray:
     """The code (1 - t) z_a + t z_b on the straight line between two codes (d,): (d,)."""
     return (1.0 - t) * z_a.astype(np.float64) + t * z_b.astype(np.float64)
+
+
+def image_row(images: np.ndarray, *, scale: int = 1, frame: int = 2,
+              highlight: int | None = None) -> np.ndarray:
+    """Images (n, h, w) in [0, 1] side by side, each pixel a ``scale`` × ``scale`` block and
+    each image in a ``frame`` pixels wide frame, grey (FRAME_GREY), or orange
+    (FRAME_HIGHLIGHT) around image ``highlight``: RGB, uint8,
+    (h·scale + 2 frame, n (w·scale + 2 frame), 3)."""
+    n, height, width = images.shape
+    grey = np.rint(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+    grey = grey.repeat(scale, axis=1).repeat(scale, axis=2)
+    tiles = np.empty((n, height * scale + 2 * frame, width * scale + 2 * frame, 3), np.uint8)
+    tiles[:] = FRAME_GREY
+    if highlight is not None:
+        tiles[highlight] = FRAME_HIGHLIGHT
+    tiles[:, frame:frame + height * scale, frame:frame + width * scale] = grey[..., None]
+    return tiles.transpose(1, 0, 2, 3).reshape(tiles.shape[1], -1, 3)
 
 
 def code_extent(codes: np.ndarray, *, margin: float = 0.08) -> plotting.Extent:
@@ -266,12 +323,24 @@ class LatentMap:
         return bool(x_min <= z[0] <= x_max and y_min <= z[1] <= y_max)
 
 
+def _draw_prior(ax: Axes, prior: np.ndarray | None) -> None:
+    """Samples (m, 2) of a model's prior, faint grey beneath whatever is drawn next."""
+    if prior is not None:
+        ax.scatter(prior[:, 0], prior[:, 1], s=3.0, c="0.78", alpha=0.5, linewidths=0,
+                   zorder=0)
+
+
 def latent_map(codes: np.ndarray, labels: np.ndarray, *, title: str,
                extent: plotting.Extent | None = None,
-               class_names: Sequence[str] | None = None, dpi: int = 80) -> LatentMap:
-    """``plotting.plot_codes`` of codes (n, 2) and ``labels`` (n,), drawn once to pixels."""
-    extent = code_extent(codes) if extent is None else extent
+               class_names: Sequence[str] | None = None, prior: np.ndarray | None = None,
+               dpi: int = 80) -> LatentMap:
+    """``plotting.plot_codes`` of codes (n, 2) and ``labels`` (n,), drawn once to pixels;
+    ``prior`` (m, 2): samples of the model's prior, drawn faint grey beneath the codes (the
+    extent then holds them too)."""
+    if extent is None:
+        extent = code_extent(codes if prior is None else np.concatenate([codes, prior]))
     fig, (ax,) = plotting.panels(1, width=4.6, height=3.8)
+    _draw_prior(ax, prior)
     plotting.plot_codes(codes, labels, ax=ax, title=title, class_names=class_names,
                         point_size=5.0)
     ax.set(xlim=extent[:2], ylim=extent[2:])
@@ -314,14 +383,19 @@ def render_map(latent: LatentMap, z: Sequence[float] | np.ndarray) -> bytes:
 def render_snapshot(codes: Mapping[str, np.ndarray], labels: np.ndarray,
                     decoded: Mapping[str, np.ndarray], z: Sequence[float] | np.ndarray, *,
                     extents: Mapping[str, plotting.Extent] | None = None,
-                    class_names: Sequence[str] | None = None, dpi: int = 72) -> bytes:
-    """The latent explorer as one PNG: per model its ``codes`` (n, 2), ``z`` and ``decoded``."""
+                    class_names: Sequence[str] | None = None,
+                    priors: Mapping[str, np.ndarray] | None = None, dpi: int = 72) -> bytes:
+    """The latent explorer as one PNG: per model its ``codes`` (n, 2), ``z`` and ``decoded``,
+    over samples (m, 2) of its prior where ``priors`` has them."""
     z1, z2 = float(z[0]), float(z[1])
     fig, axes = plotting.panels(2 * len(codes), title=f"Decoded at z = ({z1:.2f}, {z2:.2f})",
                                 width=3.6, height=3.2)
     for k, (name, model_codes) in enumerate(codes.items()):
         map_ax, image_ax = axes[2 * k], axes[2 * k + 1]
-        plotting.plot_codes(model_codes, labels, ax=map_ax, title=f"{name}: codes",
+        prior = (priors or {}).get(name)
+        _draw_prior(map_ax, prior)
+        plotting.plot_codes(model_codes, labels, ax=map_ax,
+                            title=f"{name}: codes" + ("" if prior is None else ", p(z) in grey"),
                             class_names=class_names, point_size=4.0)
         extent = (extents or {}).get(name) or code_extent(model_codes)
         map_ax.set(xlim=extent[:2], ylim=extent[2:])
@@ -329,4 +403,31 @@ def render_snapshot(codes: Mapping[str, np.ndarray], labels: np.ndarray,
                     markeredgecolor="black", markeredgewidth=2, linestyle="", label="z")
         image_ax.imshow(decoded[name], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         image_ax.set(title=f"{name}: decoded at z", xticks=[], yticks=[])
+    return plotting.fig_to_png(fig, dpi=dpi)
+
+
+def render_conditional_snapshot(codes: np.ndarray, labels: np.ndarray, z: Sequence[float],
+                                y: int, styles: np.ndarray, *, extent: plotting.Extent,
+                                class_names: Sequence[str], name: str = "CVAE",
+                                dpi: int = 72) -> bytes:
+    """The conditional explorer as one PNG: the ``codes`` (n, 2) with ``z`` marked, the image
+    decoded at (z, y), and ``styles`` (n_classes, h, w), z decoded with every label."""
+    z1, z2 = float(z[0]), float(z[1])
+    fig = Figure(figsize=(7.8, 5.0), layout="constrained")
+    axes = fig.subplot_mosaic([["map", "image"], ["row", "row"]], height_ratios=[3.0, 1.2])
+    fig.suptitle(f"{name}: decoded at z = ({z1:.2f}, {z2:.2f}), y = {class_names[y]}")
+    map_ax, image_ax, row_ax = axes["map"], axes["image"], axes["row"]
+    plotting.plot_codes(codes, labels, ax=map_ax, title=f"{name}: codes μ(x, y)",
+                        class_names=class_names, point_size=4.0)
+    map_ax.set(xlim=extent[:2], ylim=extent[2:])
+    map_ax.plot([z1], [z2], marker="o", markersize=10, markerfacecolor="none",
+                markeredgecolor="black", markeredgewidth=2, linestyle="")
+    image_ax.imshow(styles[y], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    image_ax.set(title=f"p(x | z, y = {class_names[y]})", xticks=[], yticks=[])
+    frame, side = 1, styles.shape[2]
+    row_ax.imshow(image_row(styles, frame=frame, highlight=y), interpolation="nearest")
+    tile = side + 2 * frame
+    row_ax.set(title="the same z decoded with every label", xlabel="label y", yticks=[],
+               xticks=tile * np.arange(len(styles)) + tile / 2 - 0.5,
+               xticklabels=list(class_names[:len(styles)]))
     return plotting.fig_to_png(fig, dpi=dpi)

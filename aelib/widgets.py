@@ -12,9 +12,11 @@ it a display priority that prefers the PNG.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import ipyevents
@@ -137,6 +139,10 @@ dimension_widget = DimensionExplorer
 
 #: Width in screen pixels of the images of the interpolation strip.
 _STRIP_PIXELS = views.DECODED_PIXELS * 2 // 3
+#: Width in screen pixels of each image of the conditional explorer's style row.
+_STYLE_PIXELS = views.DECODED_PIXELS // 2
+#: Width in screen pixels of the frame around each image of the style row.
+_STYLE_FRAME = 3
 
 
 def _image(css_class: str = "") -> ipywidgets.Image:
@@ -147,6 +153,15 @@ def _image(css_class: str = "") -> ipywidgets.Image:
 def _index_box(description: str, value: int, n: int) -> ipywidgets.BoundedIntText:
     return ipywidgets.BoundedIntText(value=value, min=0, max=n - 1, description=description,
                                      style=_STYLE, layout=ipywidgets.Layout(width="160px"))
+
+
+def _z_sliders(bounds: plotting.Extent, z: Sequence[float]) -> tuple[ipywidgets.FloatSlider,
+                                                                      ipywidgets.FloatSlider]:
+    """The z₁ and z₂ sliders over ``bounds`` (x_min, x_max, y_min, y_max), 400 steps each,
+    starting at ``z`` (clamped to them)."""
+    x_min, x_max, y_min, y_max = bounds
+    return (_slider("z₁", z[0], x_min, x_max, (x_max - x_min) / 400, live=True),
+            _slider("z₂", z[1], y_min, y_max, (y_max - y_min) / 400, live=True))
 
 
 def _on_step(slider: ipywidgets.FloatSlider, value: float) -> float:
@@ -176,6 +191,51 @@ def _event_pixel(event: Mapping[str, Any], latent: views.LatentMap) -> tuple[flo
             float(event["relativeY"]) * height / float(event["boundingRectHeight"]))
 
 
+class _PointExplorer(ipywidgets.VBox):
+    """What the two explorers of notebook 06 share: a point z = (z₁, z₂) on ``z1_slider`` and
+    ``z2_slider``, moved by a click or drag on one of the latent ``maps`` (name -> LatentMap).
+    A subclass draws the point in ``_show_point``."""
+
+    maps: dict[str, views.LatentMap]
+    z1_slider: ipywidgets.FloatSlider
+    z2_slider: ipywidgets.FloatSlider
+    _holding = False   # while several controls move at once: draw once, at the end
+
+    @property
+    def z(self) -> np.ndarray:
+        """The current point (z₁, z₂), shape (2,)."""
+        return np.array([self.z1_slider.value, self.z2_slider.value])
+
+    @contextlib.contextmanager
+    def _moving_together(self) -> Iterator[None]:
+        """Controls set inside the block (and inside blocks within it) update the views once,
+        when it ends."""
+        outermost, self._holding = not self._holding, True
+        try:
+            yield
+        finally:
+            if outermost:
+                self._holding = False
+        if outermost:
+            self._show_point()
+
+    def set_point(self, z1: float, z2: float) -> None:
+        """Move the sliders to (z1, z2), clamped and rounded to their step, and update once."""
+        with self._moving_together():
+            self.z1_slider.value = _on_step(self.z1_slider, z1)
+            self.z2_slider.value = _on_step(self.z2_slider, z2)
+
+    def handle_map_event(self, name: str, event: Mapping[str, Any]) -> None:
+        """Set the point to the code under a click or drag on the map of model ``name``."""
+        dragging = event["type"] == "mousemove" and int(event.get("buttons", 0) or 0) & 1
+        if event["type"] == "click" or dragging:
+            latent = self.maps[name]
+            self.set_point(*latent.to_latent(*_event_pixel(event, latent)))
+
+    def _show_point(self, _change: dict | None = None) -> None:
+        raise NotImplementedError
+
+
 def _latent_children(e: LatentExplorer) -> list[ipywidgets.Widget]:
     """The layout: z controls; per model its map beside its decoded image; interpolation."""
     wrap = ipywidgets.Layout(flex_flow="row wrap", align_items="flex-start")
@@ -202,30 +262,35 @@ def _latent_children(e: LatentExplorer) -> list[ipywidgets.Widget]:
     ]
 
 
-class LatentExplorer(ipywidgets.VBox):
+class LatentExplorer(_PointExplorer):
     """What each of ``models`` ({"AE": ae, ...}) decodes at a 2-D code, over maps of the codes
     of ``images`` (n, input_dim), ``labels`` (n,): ``decoded[name]`` (h, w) at ``z1_slider``,
     ``z2_slider`` (or a click or drag on a map, ``handle_map_event``), and ``interpolated[name]``
-    (h, w) at ``t_slider`` on the path from test image ``index_a`` to ``index_b``."""
+    (h, w) at ``t_slider`` on the path from test image ``index_a`` to ``index_b``. ``priors``
+    ({name: samples (m, 2)}) draws samples of a model's prior faintly beneath its codes. In the
+    page it carries the CSS classes ``aelib-latent-explorer`` and one naming its models, e.g.
+    ``aelib-explorer-ae-vae``."""
 
     def __init__(self, models: Mapping[str, LatentModel], images: torch.Tensor,
                  labels: np.ndarray, *, class_names: Sequence[str] | None = None,
-                 z: Sequence[float] = (0.0, 0.0), index_a: int = 0, index_b: int = 1) -> None:
+                 z: Sequence[float] = (0.0, 0.0), index_a: int = 0, index_b: int = 1,
+                 priors: Mapping[str, np.ndarray] | None = None) -> None:
         self.models, self.labels, self.class_names = dict(models), labels, class_names
+        self.priors = dict(priors or {})
         side = views.image_shape(next(iter(self.models.values())))[0]
         self._pixels = images.numpy().reshape(len(images), side, side)
         self.codes = {name: evaluation.encode_dataset(model, images).numpy().astype(np.float64)
                       for name, model in self.models.items()}
-        self.maps = {name: views.latent_map(codes, labels, title=f"{name}: codes of test images",
-                                            class_names=class_names)
-                     for name, codes in self.codes.items()}
+        self.maps = {name: views.latent_map(
+            codes, labels, class_names=class_names, prior=self.priors.get(name),
+            title=f"{name}: codes of test images" + (", p(z) in grey" if name in self.priors
+                                                     else ""))
+            for name, codes in self.codes.items()}
         self.bounds = tuple(pick(m.extent[k] for m in self.maps.values())
                             for k, pick in enumerate((min, max, min, max)))
         self.scale = max(1, views.DECODED_PIXELS // side)
         self._strip_scale = max(1, _STRIP_PIXELS // side)
-        x_min, x_max, y_min, y_max = self.bounds   # the sliders clamp z to them
-        self.z1_slider = _slider("z₁", z[0], x_min, x_max, (x_max - x_min) / 400, live=True)
-        self.z2_slider = _slider("z₂", z[1], y_min, y_max, (y_max - y_min) / 400, live=True)
+        self.z1_slider, self.z2_slider = _z_sliders(self.bounds, z)   # clamped to the maps
         self.index_a = _index_box("image A", index_a, len(images))
         self.index_b = _index_box("image B", index_b, len(images))
         self.t_slider = _slider("t (A → B)", 0.5, 0.0, 1.0, 0.02, live=True)
@@ -238,35 +303,14 @@ class LatentExplorer(ipywidgets.VBox):
                        for name, image in self.map_images.items()}
         super().__init__(children=_latent_children(self))
         self.add_class("aelib-latent-explorer")
-        self._holding = False   # while set_point moves both sliders
+        self.add_class("aelib-explorer-" + "-".join(
+            re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") for name in self.models))
         self._show_point()
         self._show_interpolation()
         for control in (self.z1_slider, self.z2_slider):
             control.observe(self._show_point, names="value")
         for control in (self.index_a, self.index_b, self.t_slider):
             control.observe(self._show_interpolation, names="value")
-
-    @property
-    def z(self) -> np.ndarray:
-        """The current point (z₁, z₂), shape (2,)."""
-        return np.array([self.z1_slider.value, self.z2_slider.value])
-
-    def set_point(self, z1: float, z2: float) -> None:
-        """Move the sliders to (z1, z2), clamped and rounded to their step, and update once."""
-        self._holding = True
-        try:
-            self.z1_slider.value = _on_step(self.z1_slider, z1)
-            self.z2_slider.value = _on_step(self.z2_slider, z2)
-        finally:
-            self._holding = False
-        self._show_point()
-
-    def handle_map_event(self, name: str, event: Mapping[str, Any]) -> None:
-        """Set the point to the code under a click or drag on the map of model ``name``."""
-        dragging = event["type"] == "mousemove" and int(event.get("buttons", 0) or 0) & 1
-        if event["type"] == "click" or dragging:
-            latent = self.maps[name]
-            self.set_point(*latent.to_latent(*_event_pixel(event, latent)))
 
     def _show_point(self, _change: dict | None = None) -> None:
         if self._holding:
@@ -297,11 +341,116 @@ class LatentExplorer(ipywidgets.VBox):
         """The maps and decoded images at the current point as one PNG (matplotlib)."""
         return views.render_snapshot(self.codes, self.labels, self.decoded, self.z,
                                      extents={name: m.extent for name, m in self.maps.items()},
-                                     class_names=self.class_names, dpi=dpi)
+                                     class_names=self.class_names, priors=self.priors,
+                                     dpi=dpi)
+
+
+def _conditional_children(e: ConditionalExplorer) -> list[ipywidgets.Widget]:
+    """The layout: digit and z controls; the map, the decoded image and the chosen test
+    image side by side; the style row under its labels, one label above each image."""
+    wrap = ipywidgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="16px")
+    side = e._pixels.shape[1]
+    for image, width in ((e.decoded_image, side * e.scale), (e.test_image, side * e.scale),
+                         (e.style_image, e.style_tile * len(e.class_names))):
+        image.layout = ipywidgets.Layout(width=f"{width}px")   # not stretched by its box
+    labels = "".join(f'<div style="flex:1;text-align:center">as {html.escape(n)}</div>'
+                     for n in e.class_names)
+    return [
+        e.digit_buttons, ipywidgets.HBox([e.z1_slider, e.z2_slider], layout=wrap), e.readout,
+        ipywidgets.HBox([
+            ipywidgets.VBox([ipywidgets.HTML(f"<b>{html.escape(e.name)}</b>: click or drag on "
+                                             "the map"), e.map_image]),
+            ipywidgets.VBox([ipywidgets.HTML("decodes (z, y) into p(x | z, y)"),
+                             e.decoded_image]),
+            ipywidgets.VBox([e.index_box, e.test_image, e.test_readout]),
+        ], layout=wrap),
+        ipywidgets.HTML("<b>Style row</b>: the same z decoded with every label (framed: y)"),
+        ipywidgets.VBox([ipywidgets.HTML(f'<div style="display:flex">{labels}</div>'),
+                         e.style_image], layout=ipywidgets.Layout(width="max-content")),
+    ]
+
+
+class ConditionalExplorer(_PointExplorer):
+    """What a ``model`` conditioned on labels (a CVAE) decodes at a 2-D code z and a label y,
+    over a map of the codes μ(x, y) of ``images`` (n, input_dim) with their ``labels`` (n,):
+    ``decoded`` (h, w) at z = (``z1_slider``, ``z2_slider``) (or a click or drag on the map) and
+    y = ``digit_buttons``, and ``styles`` (n_classes, h, w), the same z decoded with every
+    label. Choosing test image ``index_box`` sets z to its code μ(x, y) (rounded to the
+    sliders' step) and y to its label."""
+
+    def __init__(self, model: LatentModel, images: torch.Tensor, labels: np.ndarray, *,
+                 class_names: Sequence[str], index: int = 0, name: str = "CVAE") -> None:
+        self.model, self.labels, self.name = model, labels, name
+        n_classes = model.config.n_classes
+        self.class_names = [*class_names, *map(str, range(len(class_names), n_classes))][
+            :n_classes]
+        side = views.image_shape(model)[0]
+        self._pixels = images.numpy().reshape(len(images), side, side)
+        self.codes = evaluation.encode_dataset(
+            model, images, torch.from_numpy(labels)).numpy().astype(np.float64)   # μ(x, y)
+        latent = views.latent_map(self.codes, labels, title=f"{name}: codes μ(x, y) of test "
+                                  "images", class_names=self.class_names)
+        self.maps, self.bounds = {name: latent}, latent.extent
+        self.scale = max(1, views.DECODED_PIXELS // side)
+        self._style_scale = max(1, _STYLE_PIXELS // side)
+        self.style_tile = side * self._style_scale + 2 * _STYLE_FRAME  # screen pixels
+        self.z1_slider, self.z2_slider = _z_sliders(self.bounds, self.codes[index])
+        self.digit_buttons = ipywidgets.ToggleButtons(
+            options=[(n, k) for k, n in enumerate(self.class_names)], value=int(labels[index]),
+            description="digit y", style={**_STYLE, "button_width": "40px"})
+        self.digit_buttons.add_class("aelib-digit-buttons")
+        self.index_box = _index_box("test image", index, len(images)).add_class(
+            "aelib-test-index")
+        self.readout, self.test_readout = ipywidgets.HTML(), ipywidgets.HTML()
+        self.map_image, self.test_image = _image("aelib-latent-map"), _image("aelib-test-image")
+        self.decoded_image, self.style_image = _image("aelib-decoded"), _image("aelib-style-row")
+        self.events = {name: _mouse_events(self.map_image,
+                                           functools.partial(self.handle_map_event, name))}
+        super().__init__(children=_conditional_children(self))
+        self.add_class("aelib-conditional-explorer")
+        self._choose_image()
+        for control in (self.z1_slider, self.z2_slider, self.digit_buttons):
+            control.observe(self._show_point, names="value")
+        self.index_box.observe(self._choose_image, names="value")
+
+    @property
+    def y(self) -> int:
+        """The current label."""
+        return int(self.digit_buttons.value)
+
+    def _choose_image(self, _change: dict | None = None) -> None:
+        """Show the chosen test image; set y to its label and z to its code μ(x, y)."""
+        index = self.index_box.value
+        label = self.class_names[self.labels[index]]
+        self.test_image.value = views.encode_png(self._pixels[index], scale=self.scale)
+        self.test_readout.value = f"test image {index}: {html.escape(label)}, z = μ(x, y)"
+        with self._moving_together():
+            self.digit_buttons.value = int(self.labels[index])
+            self.set_point(*self.codes[index])
+
+    def _show_point(self, _change: dict | None = None) -> None:
+        if self._holding:
+            return
+        z, y = self.z, self.y
+        self.styles = views.decode_every_label(self.model, z)      # (n_classes, h, w)
+        self.decoded = self.styles[y]                               # p(x | z, y)
+        self.decoded_image.value = views.encode_png(self.decoded, scale=self.scale)
+        self.style_image.value = views.encode_png(views.image_row(
+            self.styles, scale=self._style_scale, frame=_STYLE_FRAME, highlight=y))
+        self.map_image.value = views.render_map(self.maps[self.name], z)
+        self.readout.value = (f"z = (<b>{z[0]:.2f}</b>, <b>{z[1]:.2f}</b>), "
+                              f"y = <b>{html.escape(self.class_names[y])}</b>")
+
+    def fallback_png(self, *, dpi: int = 72) -> bytes:
+        """The map, the decoded image and the style row at the current (z, y) as one PNG."""
+        return views.render_conditional_snapshot(
+            self.codes, self.labels, self.z, self.y, self.styles,
+            extent=self.maps[self.name].extent, class_names=self.class_names, name=self.name,
+            dpi=dpi)
 
 
 def _latent_models(value: Any, name: str, _: Any = None) -> dict[str, LatentModel]:
-    """One to three named aelib models, each with a 2-D latent space."""
+    """One to three named aelib models, each with a 2-D latent space and no labels."""
     if not isinstance(value, Mapping) or not 1 <= len(value) <= 3:
         raise ValueError(f"{name} must be a dict of one to three name -> model")
     for key, model in value.items():
@@ -309,22 +458,105 @@ def _latent_models(value: Any, name: str, _: Any = None) -> dict[str, LatentMode
         if model.config.latent_dim != 2:
             raise ValueError(f"{name}[{key!r}] must have a 2-D latent space to be explored, got "
                              f"latent_dim = {model.config.latent_dim}")
+        if model.config.n_classes:
+            raise ValueError(f"{name}[{key!r}] is conditioned on labels (n_classes = "
+                             f"{model.config.n_classes}): explore it with conditional_widget")
     return dict(value)
+
+
+def _priors(value: Any, name: str, args: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
+    """None, or {model name: samples (m, 2) of its prior}, for some of the models."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict of model name -> samples (m, 2), got "
+                        f"{type(value).__name__}")
+    unknown = sorted(set(value) - set(args["models"]))
+    if unknown:
+        raise ValueError(f"{name} has samples for {unknown}, which are not among the models "
+                         f"{sorted(args['models'])}")
+    checked = {}
+    for key, samples in value.items():
+        samples = array(2, tensors=True)(samples, f"{name}[{key!r}]")
+        if samples.shape[1] != 2:
+            raise ValueError(f"{name}[{key!r}] must have 2 columns (z₁, z₂), got shape "
+                             f"{samples.shape}")
+        checked[key] = samples.astype(np.float64)
+    return checked
 
 
 _test_image = integer(0, lambda a: len(a["dataset"]) - 1)
 
 
 @validate(models=_latent_models, dataset=instance(data.ImageDataset, "an aelib ImageDataset"),
-          index_a=_test_image, index_b=_test_image)
+          index_a=_test_image, index_b=_test_image, priors=_priors)
 def latent_widget(models: Mapping[str, LatentModel], dataset: data.ImageDataset, *,
-                  z: Sequence[float] = (0.0, 0.0), index_a: int = 0,
-                  index_b: int = 1) -> LatentExplorer:
-    """The latent-space explorer of notebook 06 over the test images of ``dataset``.
+                  z: Sequence[float] = (0.0, 0.0), index_a: int = 0, index_b: int = 1,
+                  priors: Mapping[str, np.ndarray | torch.Tensor] | None = None
+                  ) -> LatentExplorer:
+    """The latent-space explorer of notebook 06 over the test images of ``dataset``;
+    ``priors`` ({name: samples (m, 2)}): samples of a model's prior, drawn beneath its codes.
 
         explorer = widgets.latent_widget({"AE": ae, "VAE": vae}, test)
         widgets.display_with_fallback(explorer, explorer.fallback_png())
     """
     return LatentExplorer(models, dataset.to_tensor(), dataset.labels,
                           class_names=dataset.class_names, z=z, index_a=index_a,
-                          index_b=index_b)
+                          index_b=index_b, priors=priors)
+
+
+def _conditional_model(value: Any, name: str, _: Any = None) -> LatentModel:
+    """An aelib model conditioned on labels (a CVAE) with a 2-D latent space."""
+    instance(LatentModel, "an aelib model conditioned on labels (a CVAE)")(value, name)
+    if not value.config.n_classes:
+        raise ValueError(f"{name} must be conditioned on labels (n_classes > 0), got "
+                         "n_classes = 0: explore a model without labels with latent_widget")
+    if value.config.latent_dim != 2:
+        raise ValueError(f"{name} must have a 2-D latent space to be explored, got "
+                         f"latent_dim = {value.config.latent_dim}")
+    views.image_shape(value)   # square images
+    return value
+
+
+def _dataset_for(model: str) -> Check:
+    """An ImageDataset whose images and labels the model in argument ``model`` takes."""
+    def check(value: Any, name: str, args: Mapping[str, Any]) -> data.ImageDataset:
+        instance(data.ImageDataset, "an aelib ImageDataset")(value, name)
+        config = args[model].config
+        height, width = value.image_shape
+        if height * width != config.input_dim:
+            raise ValueError(f"{name} has images of {height} × {width} = {height * width} "
+                             f"pixels, but {model} takes input_dim = {config.input_dim}")
+        if len(value) == 0:
+            raise ValueError(f"{name} must hold at least one image")
+        low, high = int(value.labels.min()), int(value.labels.max())
+        if low < 0 or high >= config.n_classes:
+            raise ValueError(f"{name} has labels from {low} to {high}, but {model} takes "
+                             f"labels in [0, {config.n_classes - 1}] (n_classes = "
+                             f"{config.n_classes})")
+        return value
+    return check
+
+
+def _name(value: Any, name: str, _: Any = None) -> str:
+    """A non-empty string: the model's name, which titles its map."""
+    instance(str, "a string")(value, name)
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty: it titles the map")
+    return value
+
+
+@validate(model=_conditional_model, dataset=_dataset_for("model"),
+          index=integer(0, lambda a: len(a["dataset"]) - 1), name=_name)
+def conditional_widget(model: LatentModel, dataset: data.ImageDataset, *, index: int = 0,
+                       name: str = "CVAE") -> ConditionalExplorer:
+    """The conditional explorer of notebook 06: a digit selector, the z sliders and a map of
+    the codes μ(x, y) of the test images of ``dataset``; test image ``index`` gives the
+    starting z and y.
+
+        explorer = widgets.conditional_widget(cvae, test)
+        widgets.display_with_fallback(explorer, explorer.fallback_png())
+    """
+    return ConditionalExplorer(model, dataset.to_tensor(), dataset.labels,
+                               class_names=dataset.class_names, index=index, name=name)
+

@@ -1,12 +1,14 @@
-"""Serve notebook 06 (the latent-space explorer) as a stand-alone app with Voilà, offline.
+"""Serve notebook 06 (the latent-space explorers) as a stand-alone app with Voilà, offline.
 
     python -m scripts.explorer_app serve [--port 8866]          # make explorer
     python -m scripts.explorer_app screenshot docs/explorer.png   # make screenshots-explorer
 
 Voilà runs the notebook in a fresh kernel when the page is opened and shows its outputs with
-the code cells hidden. The server listens on 127.0.0.1 only, and the page uses the
-``aelib-offline`` template (``scripts/jupyter/voila/templates``): Voilà's ``lab`` page minus
-the two style sheets it would fetch from a CDN, so nothing is requested beyond this machine.
+the code cells hidden: the AE/VAE explorer first, the adversarial autoencoder's and the
+conditional VAE's explorers further down.
+The server listens on 127.0.0.1 only, and the page uses the ``aelib-offline`` template
+(``scripts/jupyter/voila/templates``): Voilà's ``lab`` page minus the two style sheets it would
+fetch from a CDN, so nothing is requested beyond this machine.
 
 The functions here (``start``, ``stop``, ``open_explorer``) are shared by the screenshot, the
 browser test (tests/test_explorer_browser.py) and the benchmark (benchmarks/bench_explorer.py).
@@ -34,10 +36,19 @@ TEMPLATE = "aelib-offline"
 DEFAULT_PORT = 8866
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--no-first-run"]
-#: CSS selectors of the explorer's parts (classes added by aelib.widgets.LatentExplorer).
-EXPLORER = ".aelib-latent-explorer"
+#: CSS selectors of the explorers' parts (classes added by aelib.widgets.LatentExplorer and
+#: ConditionalExplorer): the AE/VAE explorer, the adversarial autoencoder's and the conditional
+#: VAE's, and within them the maps and the decoded images; the conditional one's style row,
+#: digit buttons, test image box and test image.
+EXPLORER = ".aelib-explorer-ae-vae"
+ADVERSARIAL = ".aelib-explorer-aae"
+CONDITIONAL = ".aelib-conditional-explorer"
 MAP = "img.aelib-latent-map"
 DECODED = "img.aelib-decoded"
+STYLE_ROW = "img.aelib-style-row"
+DIGITS = ".aelib-digit-buttons"
+TEST_INDEX = ".aelib-test-index input"
+TEST_IMAGE = "img.aelib-test-image"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
@@ -167,8 +178,8 @@ def open_explorer(browser, url: str, *, width: int = 1280, height: int = 1000,
                   timeout: float = 120.0) -> Iterator[object]:
     """A Playwright page showing the explorer at ``url``, every non-loopback request aborted.
 
-    The aborted addresses are kept in ``page.blocked`` (a list). Waits until the explorer's
-    decoded images are drawn.
+    The aborted addresses are kept in ``page.blocked`` (a list). Waits until the decoded
+    images of every explorer are drawn (the later ones appear as the notebook runs on).
     """
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
@@ -184,9 +195,10 @@ def open_explorer(browser, url: str, *, width: int = 1280, height: int = 1000,
     context.route("**/*", guard)
     try:
         page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
-        page.wait_for_selector(f"{EXPLORER} {DECODED}", timeout=timeout * 1000)
+        for explorer in (EXPLORER, ADVERSARIAL, CONDITIONAL):
+            page.wait_for_selector(f"{explorer} {DECODED}", timeout=timeout * 1000)
         page.wait_for_function(
-            f"[...document.querySelectorAll('{DECODED}')].every("
+            f"[...document.querySelectorAll('{DECODED}, {STYLE_ROW}')].every("
             "img => img.complete && img.naturalWidth > 0)", timeout=timeout * 1000)
         yield page
     finally:

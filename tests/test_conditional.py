@@ -129,7 +129,7 @@ def test_evaluation_takes_the_labels_and_bounds_are_ordered():
     (lambda m: encode_dataset(m, X), r"y is needed"),
     (lambda m: grid_log_likelihood(m, X), r"vae is conditioned on labels \(n_classes = 3\), "
                                           r"and this function takes none"),
-    (lambda m: decode_points(m, np.zeros((2, LATENT))), r"model is conditioned on labels"),
+    (lambda m: decode_points(m, np.zeros((2, LATENT))), r"labels is needed: model takes"),
 ])
 def test_a_conditional_model_without_its_labels_is_refused_by_name(call, pattern):
     with pytest.raises(ValueError, match=pattern):
