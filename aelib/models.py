@@ -210,6 +210,12 @@ def mlp(sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def one_hot(y: torch.Tensor, n_classes: int, dtype: torch.dtype) -> torch.Tensor:
+    """Integer labels y (n,) as one-hot rows (n, n_classes) of ``dtype``. Built by comparison,
+    not ``F.one_hot``, so that it also works inside ``torch.func.vmap`` (``jacobian``)."""
+    return (y[:, None] == torch.arange(n_classes, device=y.device)).to(dtype)
+
+
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """z ~ N(mu, diag(exp(logvar))) drawn as mu + sigma * eps; (n, d), (n, d) -> (n, d)."""
@@ -349,8 +355,7 @@ class LatentModel(nn.Module):
         a model that is not conditional (then y is None)."""
         if not self.config.n_classes:
             return v
-        classes = torch.arange(self.config.n_classes, device=y.device)
-        return torch.cat([v, (y[:, None] == classes).to(v.dtype)], dim=1)  # one-hot labels
+        return torch.cat([v, one_hot(y, self.config.n_classes, v.dtype)], dim=1)
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The mean of p(x | z) (or p(x | z, y)), what a notebook displays;
@@ -514,8 +519,7 @@ class AdversarialAutoencoder(Autoencoder):
         """D's logit that z came from the prior (given the labels y with prior_labels):
         (n, latent_dim) -> (n,); D(z) = sigmoid(logit)."""
         if self.config.prior_labels:
-            classes = torch.arange(priors.COMPONENTS, device=y.device)
-            z = torch.cat([z, (y[:, None] == classes).to(z.dtype)], dim=1)
+            z = torch.cat([z, one_hot(y, priors.COMPONENTS, z.dtype)], dim=1)
         return self.discriminator(z)[:, 0]
 
     def sample_prior(self, n: int, generator: torch.Generator | None = None,
