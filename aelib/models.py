@@ -350,6 +350,13 @@ class LatentModel(nn.Module):
         on it updates}. One step on "total" with all of them, but for an AAE."""
         return {"total": list(self.parameters())}
 
+    def phase_loss(self, phase: str, x: torch.Tensor, *, y: torch.Tensor | None = None,
+                   target: torch.Tensor | None = None,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+        """The batch loss that a step of ``phase`` (a key of ``phases()``) descends: the field
+        ``phase`` of ``loss`` (same arguments), computed with only what that step needs."""
+        return getattr(self.loss(x, y=y, target=target, generator=generator), phase)
+
     def with_label(self, v: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """v (n, w) with the one-hot labels y (n,) appended: (n, w + n_classes); v itself for
         a model that is not conditional (then y is None)."""
@@ -535,14 +542,35 @@ class AdversarialAutoencoder(Autoencoder):
         the labels, needed with prior_labels; ``generator`` draws the prior samples."""
         z = self.encode(x)
         reconstruction = self.reconstruction_nll(x if target is None else target, z).mean()
-        real = self.discriminate(self.sample_prior(len(x), generator, y), y)   # logits, (n,)
-        fake = self.discriminate(z.detach(), y)   # detached: this term trains D alone
-        # -log sigmoid(a) = softplus(-a) and -log(1 - sigmoid(a)) = softplus(a), stably.
-        discriminator = F.softplus(-real).mean() + F.softplus(fake).mean()
-        generator_term = F.softplus(-self.discriminate(z, y)).mean()
         zero = _zero(reconstruction)
-        return LossTerms(reconstruction, reconstruction, zero, zero, discriminator,
-                         generator_term)
+        return LossTerms(reconstruction, reconstruction, zero, zero,
+                         self._discriminator_term(z.detach(), y, generator),
+                         self._generator_term(z, y))
+
+    def phase_loss(self, phase: str, x: torch.Tensor, *, y: torch.Tensor | None = None,
+                   target: torch.Tensor | None = None,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+        """The term ``phase`` of ``loss``: the discriminator's and the generator's steps skip
+        the decoder, and only the discriminator's draws from the prior."""
+        if phase == "discriminator":
+            with torch.no_grad():   # this step trains D alone
+                z = self.encode(x)
+            return self._discriminator_term(z, y, generator)
+        if phase == "generator":
+            return self._generator_term(self.encode(x), y)
+        return super().phase_loss(phase, x, y=y, target=target, generator=generator)
+
+    # -log sigmoid(a) = softplus(-a) and -log(1 - sigmoid(a)) = softplus(a), stably.
+    def _discriminator_term(self, z: torch.Tensor, y: torch.Tensor | None,
+                            generator: torch.Generator | None) -> torch.Tensor:
+        """-log D(z') - log(1 - D(z)), batch means, z' ~ p(z) drawn with ``generator``; z
+        (n, latent_dim) must carry no gradient to the encoder (this term trains D alone)."""
+        real = self.discriminate(self.sample_prior(len(z), generator, y), y)   # logits, (n,)
+        return F.softplus(-real).mean() + F.softplus(self.discriminate(z, y)).mean()
+
+    def _generator_term(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """-log D(z), the batch mean: small when the codes z (n, latent_dim) pass as p(z)."""
+        return F.softplus(-self.discriminate(z, y)).mean()
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None,

@@ -42,7 +42,7 @@ from aelib.paths import cache_dir as default_cache_dir
 
 CHECKPOINT_FORMAT = "aelib-checkpoint"
 CHECKPOINT_VERSION = 1
-TRAINING_RECIPE_VERSION = 2  # bump when fit()'s results change: old cache entries then miss
+TRAINING_RECIPE_VERSION = 3  # bump when fit()'s results change: old cache entries then miss
 BATCH_SIZE = 128  # fit's default recipe: one-cycle Adam with this batch size and peak rate,
 LEARNING_RATE = 1e-2  # chosen by benchmarks/bench_training.py --sweep (see its README)
 SCHEDULE = "one_cycle"  # warm-up, then decay (make_optimizer); "constant" is the other choice
@@ -212,9 +212,14 @@ def _train_epoch(model: LatentModel, train_x: torch.Tensor, train_y: torch.Tenso
             inputs = TRAIN_IMAGES(corrupt(clean, generator), "corrupt(x)", {"model": model})
             target = clean
         for step, (phase, optimizer, scheduler) in enumerate(steps):
-            # Each step sees the weights the previous one left (an AAE's three phases).
-            terms = model.loss(inputs, y=labels, target=target, generator=generator)
-            loss = getattr(terms, phase)
+            # Each step sees the weights the previous one left (an AAE's three phases); the
+            # first computes every term, for the record, the others only their own.
+            if step == 0:
+                terms = model.loss(inputs, y=labels, target=target, generator=generator)
+                loss = getattr(terms, phase)
+            else:
+                loss = model.phase_loss(phase, inputs, y=labels, target=target,
+                                        generator=generator)
             if not bool(torch.isfinite(loss)):
                 raise NonFiniteLossError(epoch, batch, f"{phase} loss = {loss.item()}")
             optimizer.zero_grad(set_to_none=True)
@@ -460,13 +465,13 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
                 return cached.to(device), history
             raise CheckpointError(f"{path} has no training history")
         except (CheckpointError, OSError) as err:
-            warnings.warn(f"ignoring the damaged cache entry {path} and training again: {err}",
-                          RuntimeWarning, stacklevel=3)  # the caller of train_or_load
+            warnings.warn(f"ignoring the damaged cache entry {path} and training again: "
+                          f"{err}", RuntimeWarning, stacklevel=3)  # train_or_load's caller
 
     # The data and settings were checked above: train without checking them again.
-    history = fit.__wrapped__(model, train_x, val_x, train_y=train_y, val_y=val_y, epochs=epochs,
-                              batch_size=batch_size, lr=lr, schedule=schedule, seed=seed,
-                              progress=progress, corrupt=corrupt)
+    history = fit.__wrapped__(model, train_x, val_x, train_y=train_y, val_y=val_y,
+                              epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule,
+                              seed=seed, progress=progress, corrupt=corrupt)
     save_checkpoint(path, model, history, metadata={"cache_key": key, "run": description})
     model.eval()
     return model, history

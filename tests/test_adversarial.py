@@ -159,12 +159,36 @@ def test_fit_takes_the_three_phases_of_the_paper_in_turn():
         order = torch.randperm(len(X), generator=generator)
         for start in range(0, len(X), 16):
             rows = order[start:start + 16]
+            x, y = X[rows], Y[rows]
             for phase, optimizer, scheduler in steps:
                 optimizer.zero_grad()
-                getattr(hand.loss(X[rows], y=Y[rows], generator=generator), phase).backward()
+                if phase == "reconstruction":   # every term is computed, for the record
+                    loss = hand.loss(x, y=y, generator=generator).reconstruction
+                elif phase == "discriminator":
+                    real = priors.sample("swiss_roll", len(x), y=y, generator=generator)
+                    fake = hand.encoder(x).detach()
+                    loss = (F.softplus(-hand.discriminate(real, y)).mean()
+                            + F.softplus(hand.discriminate(fake, y)).mean())
+                else:
+                    loss = F.softplus(-hand.discriminate(hand.encoder(x), y)).mean()
+                loss.backward()
                 optimizer.step()
                 scheduler.step()
     assert same_weights(model, hand)
+
+
+@pytest.mark.parametrize("phase", ["reconstruction", "discriminator", "generator"])
+def test_a_phase_loss_is_its_term_of_the_loss(phase):
+    model = build_model(config(prior="mixture", prior_labels=True), seed=0)
+    terms = model.loss(X, y=Y, generator=torch.Generator().manual_seed(4))
+    got = model.phase_loss(phase, X, y=Y, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(got, getattr(terms, phase))
+    got.backward()
+    assert all(p.grad is not None for p in model.phases()[phase])
+    # Only the discriminator's step leaves the encoder alone; only reconstruction reaches
+    # the decoder.
+    assert all((p.grad is None) == (phase == "discriminator") for p in model.encoder.parameters())
+    assert all(p.grad is None for p in model.decoder.parameters()) == (phase != "reconstruction")
 
 
 def test_each_phase_moves_only_its_own_weights():

@@ -1,5 +1,5 @@
-"""benchmarks/bench_training.py, bench_scaling.py and bench_penalties.py still run end to end
-(tiny settings; no timing is asserted)."""
+"""benchmarks/bench_training.py, bench_scaling.py, bench_penalties.py and bench_phases.py
+still run end to end (tiny settings; no timing is asserted)."""
 
 from __future__ import annotations
 
@@ -108,3 +108,18 @@ def test_penalties_benchmark_checks_the_three_exact_penalties_and_times_every_ro
     base = {arch: float(ms) for arch, name, ms, _ in rows if name == "none"}
     for arch, _, ms, ratio in rows:  # each ratio is its time over the plain step's
         assert abs(float(ratio) - float(ms) / base[arch]) <= 0.01 + 0.01 * float(ratio)
+
+
+def test_phases_benchmark_times_both_ways_and_reports_their_ratio():
+    env = {**os.environ, "PYTHONPATH": guarded_pythonpath(ROOT)}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_phases.py"),
+                           "--epochs", "1", "--repeats", "1"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"^(phase_loss|whole loss)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+), ([\d.]+), "
+                      r"([\d.]+)$", done.stdout, re.M)
+    assert [row[0] for row in rows] == ["phase_loss", "whole loss"], done.stdout
+    assert rows[1][2] == "1.00"
+    assert abs(float(rows[0][2]) - float(rows[0][1]) / float(rows[1][1])) <= 0.02
+    for row in rows:   # one epoch of training: finite losses near the game's start
+        assert 0.5 < float(row[4]) < 2.0 and 0.2 < float(row[5]) < 5.0, done.stdout
