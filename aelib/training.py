@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 import warnings
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from aelib._checks import (
@@ -162,7 +164,44 @@ class MaskingNoise:
         return {"kind": "masking_noise", "fraction": self.fraction}
 
 
-CORRUPTIONS = (GaussianNoise, MaskingNoise)
+@dataclass(frozen=True)
+class RandomShift:
+    """Data augmentation as a corruption: ``shift(x, generator)`` moves each square image of
+    x (n, side * side) by a random whole number of pixels, rows and columns each by an offset
+    drawn uniformly from [-pixels, pixels], fills what comes in with 0, and then applies
+    ``then`` (a GaussianNoise or MaskingNoise) if given. As the input of ``fit(corrupt=...)``
+    with a clean, unshifted target, the model must see through small moves of the digit.
+    Plain data, so ``train_or_load`` can cache on it."""
+
+    pixels: int
+    then: GaussianNoise | MaskingNoise | None = None
+
+    def __post_init__(self) -> None:
+        validate_fields(self, pixels=integer(0), then=optional(instance(
+            (GaussianNoise, MaskingNoise), "a GaussianNoise or MaskingNoise")))
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        n, dim = x.shape
+        side = math.isqrt(dim)
+        if side * side != dim:
+            raise ValueError(f"RandomShift needs square images: x has {dim} pixels per row, "
+                             "not a square number")
+        offsets = torch.randint(-self.pixels, self.pixels + 1, (n, 2), generator=generator,
+                                device=x.device)                                   # (n, 2)
+        padded = F.pad(x.view(n, side, side), [self.pixels] * 4)   # (n, side + 2p, side + 2p)
+        grid = torch.arange(side, device=x.device) + self.pixels                   # (side,)
+        rows = (grid - offsets[:, :1])[:, :, None]     # (n, side, 1): row r shows r - dy
+        cols = (grid - offsets[:, 1:])[:, None, :]     # (n, 1, side)
+        shifted = padded[torch.arange(n, device=x.device)[:, None, None], rows, cols]
+        shifted = shifted.reshape(n, dim)
+        return shifted if self.then is None else self.then(shifted, generator)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "random_shift", "pixels": self.pixels,
+                "then": None if self.then is None else self.then.to_dict()}
+
+
+CORRUPTIONS = (GaussianNoise, MaskingNoise, RandomShift)
 
 
 @validate(model=MODEL, x=images_for("model", labels="y"),
@@ -404,7 +443,7 @@ def data_fingerprint(x: torch.Tensor) -> str:
 
 def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None, *,
               epochs: int, batch_size: int, lr: float, schedule: str, seed: int,
-              corrupt: GaussianNoise | MaskingNoise | None = None,
+              corrupt: GaussianNoise | MaskingNoise | RandomShift | None = None,
               device: torch.device = CPU, train_y: torch.Tensor | None = None,
               val_y: torch.Tensor | None = None) -> tuple[str, dict[str, Any]]:
     """(hex key, the plain-value description it hashes) of one training run. The device type
@@ -428,14 +467,14 @@ def cache_key(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | 
 
 @validate(config=instance(ModelConfig, "a ModelConfig"), epochs=integer(1), batch_size=integer(1),
           lr=real(0.0, open_low=True), schedule=choice(*SCHEDULES), seed=integer(0),
-          corrupt=optional(instance(CORRUPTIONS, "a GaussianNoise or MaskingNoise, which the "
-                                                 "cache can key on")),
+          corrupt=optional(instance(CORRUPTIONS, "a GaussianNoise, MaskingNoise or RandomShift, "
+                                                 "which the cache can key on")),
           device=torch_device)
 def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tensor | None = None,
                   *, train_y: torch.Tensor | None = None, val_y: torch.Tensor | None = None,
                   epochs: int, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE,
                   schedule: str = SCHEDULE, seed: int = 0,
-                  corrupt: GaussianNoise | MaskingNoise | None = None,
+                  corrupt: GaussianNoise | MaskingNoise | RandomShift | None = None,
                   cache_dir: str | Path | None = None,
                   progress: bool = True,
                   device: str | torch.device = "cpu") -> tuple[LatentModel, History]:
@@ -443,7 +482,7 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
     cache when this exact run (config, settings, seed, device type, SHA-256 of the data and of
     the labels train_y, val_y of a conditional model) was
     done before; in eval mode, on ``device``. A damaged entry is trained again. For other
-    corruptions than GaussianNoise and MaskingNoise, call ``fit``."""
+    corruptions than GaussianNoise, MaskingNoise and RandomShift, call ``fit``."""
     model = build_model.__wrapped__(config, seed=seed, device=device)
     args = {"model": model, "train_x": train_x, "val_x": val_x}
     train_x = TRAIN_IMAGES(train_x, "train_x", args)

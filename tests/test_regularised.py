@@ -18,7 +18,14 @@ from aelib.models import (
     conv_encoder,
     jacobian,
 )
-from aelib.training import MaskingNoise, cache_key, fit, load_checkpoint, save_checkpoint
+from aelib.training import (
+    MaskingNoise,
+    RandomShift,
+    cache_key,
+    fit,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 D, SIDE, LATENT = 64, 8, 3
 
@@ -175,6 +182,47 @@ def test_masking_noise_trains_a_denoising_autoencoder_and_keys_the_cache():
     keys = {cache_key(config(), images(), None, corrupt=corrupt, **settings)[0]
             for corrupt in (None, MaskingNoise(0.25), MaskingNoise(0.5))}
     assert len(keys) == 3
+
+
+# --------------------------------------------------------------------------- random shifts
+
+
+def test_random_shift_moves_each_image_by_at_most_its_pixels():
+    # Digits with an empty border of 2 pixels: a shift by up to 2 loses no ink, so each
+    # shifted image is its original rolled by some (dy, dx) with |dy|, |dx| <= 2.
+    x = torch.zeros(300, 10, 10)
+    x[:, 2:8, 2:8] = torch.rand(300, 6, 6) + 0.1
+    x = x.reshape(300, 100)
+    shifted = RandomShift(2)(x, torch.Generator().manual_seed(0))
+    moves = []
+    for original, moved in zip(x.view(-1, 10, 10), shifted.view(-1, 10, 10), strict=True):
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if torch.equal(torch.roll(original, (dy, dx), (0, 1)), moved)]
+        assert len(found) == 1
+        moves.append(found[0])
+    assert len(set(moves)) == 25                  # every offset occurs among 300 images
+    assert torch.equal(shifted, RandomShift(2)(x, torch.Generator().manual_seed(0)))
+    assert torch.equal(RandomShift(0)(x), x)
+    # Ink shifted past the edge is lost and the gap is filled with 0, not wrapped around.
+    edge = torch.zeros(1, 9)
+    edge[0, 2] = 1.0                               # top right corner of a 3 x 3 image
+    ink = RandomShift(5)(edge.expand(200, 9), torch.Generator().manual_seed(0)).sum(1)
+    assert (ink == 0).any() and ink.le(1).all()
+
+
+def test_random_shift_then_masks_and_keys_the_cache():
+    x = torch.rand(50, 100) + 0.5
+    both = RandomShift(1, MaskingNoise(0.5))(x, torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(both, MaskingNoise(0.5)(RandomShift(1)(x, generator), generator))
+    assert RandomShift(1, MaskingNoise(0.5)).to_dict() == {
+        "kind": "random_shift", "pixels": 1,
+        "then": {"kind": "masking_noise", "fraction": 0.5}}
+    settings = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "schedule": "constant", "seed": 0}
+    keys = {cache_key(config(), images(), None, corrupt=corrupt, **settings)[0]
+            for corrupt in (MaskingNoise(0.5), RandomShift(1), RandomShift(2),
+                            RandomShift(1, MaskingNoise(0.5)))}
+    assert len(keys) == 4
 
 
 # --------------------------------------------------------------------------- convolutions
