@@ -14,6 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+try:  # POSIX; elsewhere ``locked`` does not lock
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,3 +49,20 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a file ``.<name>.lock`` beside it) for the ``with``
+    block; another process asking for the same lock waits until it is released. The system
+    releases it if the holder dies. Advisory, and only where ``fcntl`` exists (POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -24,10 +24,18 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 @validate(max_threads=integer(1))
 def configure_threads(max_threads: int = 4) -> int:
-    """Use at most ``max_threads`` threads (no more than this process's CPUs) in torch and in
-    the BLAS and OpenMP libraries behind NumPy and scikit-learn; return the number in use."""
+    """Use at most ``max_threads`` threads (no more than this process's CPUs, nor than the
+    environment variable AELIB_MAX_THREADS if set) in torch and in the BLAS and OpenMP
+    libraries behind NumPy and scikit-learn; return the number in use. ``make run`` sets
+    AELIB_MAX_THREADS so that kernels running side by side share the cores."""
     # Many threads buy small models little; on busy cores, waiting threads slow them many times.
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cap = os.environ.get("AELIB_MAX_THREADS", "").strip()
+    if cap:
+        if not cap.isdigit() or int(cap) < 1:
+            raise ValueError(f"the environment variable AELIB_MAX_THREADS must be a whole number "
+                             f">= 1, got {cap!r}")
+        max_threads = min(max_threads, int(cap))
     threads = max(1, min(max_threads, available or 1))
     torch.set_num_threads(threads)
     threadpool_limits(threads)  # lasts for the process, like torch.set_num_threads

@@ -39,7 +39,7 @@ from aelib._checks import (
     validate_fields,
 )
 from aelib.models import LatentModel, LossTerms, ModelConfig, build_model
-from aelib.paths import atomic_write
+from aelib.paths import atomic_write, locked
 from aelib.paths import cache_dir as default_cache_dir
 
 CHECKPOINT_FORMAT = "aelib-checkpoint"
@@ -494,23 +494,26 @@ def train_or_load(config: ModelConfig, train_x: torch.Tensor, val_x: torch.Tenso
                                  device=device, train_y=train_y, val_y=val_y)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / f"{config.kind}-{config.likelihood}-z{config.latent_dim}-{key[:16]}.pt"
-    if path.exists():
-        try:
-            payload = _read_checkpoint(path)
-            if payload.get("metadata", {}).get("cache_key") != key:
-                raise CheckpointError(f"{path} was saved for a different training run")
-            cached, history = _from_payload(path, payload)
-            if history is not None:
-                return cached.to(device), history
-            raise CheckpointError(f"{path} has no training history")
-        except (CheckpointError, OSError) as err:
-            warnings.warn(f"ignoring the damaged cache entry {path} and training again: "
-                          f"{err}", RuntimeWarning, stacklevel=3)  # train_or_load's caller
+    # Two kernels asking for one run (make run executes notebooks side by side) train it
+    # once: the second waits here, then loads what the first saved.
+    with locked(path):
+        if path.exists():
+            try:
+                payload = _read_checkpoint(path)
+                if payload.get("metadata", {}).get("cache_key") != key:
+                    raise CheckpointError(f"{path} was saved for a different training run")
+                cached, history = _from_payload(path, payload)
+                if history is not None:
+                    return cached.to(device), history
+                raise CheckpointError(f"{path} has no training history")
+            except (CheckpointError, OSError) as err:
+                warnings.warn(f"ignoring the damaged cache entry {path} and training again: "
+                              f"{err}", RuntimeWarning, stacklevel=3)  # train_or_load's caller
 
-    # The data and settings were checked above: train without checking them again.
-    history = fit.__wrapped__(model, train_x, val_x, train_y=train_y, val_y=val_y,
-                              epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule,
-                              seed=seed, progress=progress, corrupt=corrupt)
-    save_checkpoint(path, model, history, metadata={"cache_key": key, "run": description})
-    model.eval()
-    return model, history
+        # The data and settings were checked above: train without checking them again.
+        history = fit.__wrapped__(model, train_x, val_x, train_y=train_y, val_y=val_y,
+                                  epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule,
+                                  seed=seed, progress=progress, corrupt=corrupt)
+        save_checkpoint(path, model, history, metadata={"cache_key": key, "run": description})
+        model.eval()
+        return model, history

@@ -1,9 +1,12 @@
 """Execute every notebook into build/: executed notebooks, their HTML, slides and the index.
 
-    python -m scripts.run_notebooks [--fast] [--out build] [NAME_PART ...]
+    python -m scripts.run_notebooks [--fast] [--jobs N] [--out build] [NAME_PART ...]
     python -m scripts.run_notebooks --seeds 0 1 2 [NAME_PART ...]
 
-Prints one line per notebook with its wall time, and writes that time into the executed
+Runs ``--jobs`` kernels side by side (2 by default, on a machine with at least two CPUs), in
+teaching order, each told to use its share of the CPUs (AELIB_MAX_THREADS); a kernel that
+needs a model another is training waits for it (``aelib.training.train_or_load``). Prints one
+line per notebook with its wall time as it finishes, and writes that time into the executed
 copy's "**Run time:**" line. A failing notebook stops the run with exit status 1 and a message
 naming the notebook and the cell; its partly executed copy is kept as
 ``<out>/notebooks/<name>.failed.ipynb`` for a look.
@@ -17,10 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -40,22 +47,59 @@ def stamp_run_time(nb: nbformat.NotebookNode, seconds: float, fast: bool) -> Non
     first.source = RUN_TIME_PARAGRAPH.sub(lambda _: line, first.source, count=1)
 
 
-def run_seeds(selected: list[Path], seeds: list[int], env: dict[str, str], out: Path) -> int:
-    """Execute every notebook once per seed; exit status 1 at the first failure."""
+def default_jobs() -> int:
+    """Kernels side by side: two where there are at least two CPUs."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def _execute(path: Path, env: dict[str, str],
+             parameters: dict[str, Any] | None) -> tuple[Path, Any, str | None]:
+    """(path, executed notebook or partial one, None or the failure): a worker's job."""
+    try:
+        result = execute(path, env=env, parameters=parameters)
+    except NotebookFailed as failure:
+        return path, failure.notebook, str(failure)
+    return path, result, None
+
+
+def run_all(jobs: list[tuple[Path, dict[str, Any] | None]], env: dict[str, str],
+            workers: int) -> Iterator[tuple[Path, dict[str, Any] | None, Any, str | None]]:
+    """Execute ``jobs`` (path, parameters) on ``workers`` kernels side by side, in order;
+    yield (path, parameters, Result or partial notebook, failure or None) as each finishes.
+    Jobs not yet started when the caller stops (at a failure) are cancelled."""
+    cpus = os.cpu_count() or 1
+    env = {**env, "AELIB_MAX_THREADS": str(max(1, cpus // workers))}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = {pool.submit(_execute, path, env, parameters): parameters
+                   for path, parameters in jobs}   # started first come, first served
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in [f for f in pending if f in done]:
+                    parameters = pending.pop(future)
+                    path, outcome, failure = future.result()
+                    yield path, parameters, outcome, failure
+        finally:   # the caller stopped (a failure): run nothing more
+            for future in pending:
+                future.cancel()
+
+
+def run_seeds(selected: list[Path], seeds: list[int], env: dict[str, str], out: Path,
+              workers: int) -> int:
+    """Execute every notebook once per seed; exit status 1 after the first failure."""
     total = time.perf_counter()
-    for seed in seeds:
-        folder = out / "seeds" / f"seed-{seed}"
-        for path in selected:
-            try:
-                result = execute(path, env=env, parameters={"SEED": seed})
-            except NotebookFailed as failure:
-                kept = folder / f"{path.stem}.failed.ipynb"
-                build_site.write_text(kept, nbformat.writes(failure.notebook))
-                print(f"FAILED {path.name} with SEED = {seed}: {failure}\n  partial run kept "
-                      f"in {kept}", file=sys.stderr)
-                return 1
-            build_site.write_text(folder / path.name, nbformat.writes(result.notebook))
-            print(f"SEED = {seed}  {path.name:<40} {result.seconds:7.1f} s", flush=True)
+    jobs = [(path, {"SEED": seed}) for seed in seeds for path in selected]
+    for path, parameters, outcome, failure in run_all(jobs, env, workers):
+        folder = out / "seeds" / f"seed-{parameters['SEED']}"
+        if failure is not None:
+            kept = folder / f"{path.stem}.failed.ipynb"
+            build_site.write_text(kept, nbformat.writes(outcome))
+            print(f"FAILED {path.name} with SEED = {parameters['SEED']}: {failure}\n  partial "
+                  f"run kept in {kept}", file=sys.stderr)
+            return 1
+        build_site.write_text(folder / path.name, nbformat.writes(outcome.notebook))
+        print(f"SEED = {parameters['SEED']}  {path.name:<40} {outcome.seconds:7.1f} s",
+              flush=True)
     print(f"{len(selected)} notebooks x {len(seeds)} seeds passed in "
           f"{time.perf_counter() - total:.0f} s: executed copies in {out / 'seeds'}")
     return 0
@@ -68,27 +112,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder")
     parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                         help="run every notebook once per seed (no HTML, slides or index)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="kernels side by side (default: %(default)s)")
     args = parser.parse_args(argv)
 
     selected = [p for p in notebooks() if not args.names or any(n in p.name for n in args.names)]
     if not selected:
         print(f"no notebook matches {args.names}", file=sys.stderr)
         return 2
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     env = {"AELIB_FAST": "1" if args.fast else "0"}
     if args.seeds:
-        return run_seeds(selected, args.seeds, env, args.out)
+        return run_seeds(selected, args.seeds, env, args.out, args.jobs)
     # Static HTML cannot run widgets: the exporter shows each widget's fallback figure
     # (build_site.STATIC_DISPLAY_PRIORITY) and loads MathJax and the rest from build/assets.
     exporter = build_site.html_exporter()
     timings_file = args.out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     total = time.perf_counter()
-    for path in selected:
-        try:
-            result = execute(path, env=env)
-        except NotebookFailed as failure:
+    for path, _, result, failure in run_all([(path, None) for path in selected], env, args.jobs):
+        if failure is not None:
             kept = args.out / "notebooks" / f"{path.stem}.failed.ipynb"
-            build_site.write_text(kept, nbformat.writes(failure.notebook))
+            build_site.write_text(kept, nbformat.writes(result))
             print(f"FAILED {path.relative_to(ROOT)}: {failure}\n  partial run kept in {kept}",
                   file=sys.stderr)
             return 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -12,7 +14,7 @@ import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import aelib
-from aelib.paths import atomic_write
+from aelib.paths import atomic_write, locked
 from scripts.notebook_runner import NotebookFailed, execute, inject_parameters
 
 
@@ -49,6 +51,43 @@ def test_configure_threads_caps_the_thread_count():
         threadpool_limits(os.cpu_count())
     with pytest.raises(ValueError, match="max_threads"):
         aelib.configure_threads(0)
+
+
+def test_aelib_max_threads_caps_configure_threads(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("AELIB_MAX_THREADS", "1")
+        assert aelib.configure_threads(64) == 1 == torch.get_num_threads()
+        for bad in ("0", "two", "-1"):
+            monkeypatch.setenv("AELIB_MAX_THREADS", bad)
+            with pytest.raises(ValueError, match=f"AELIB_MAX_THREADS must be a whole number "
+                                                 f">= 1, got '{bad}'"):
+                aelib.configure_threads()
+    finally:
+        torch.set_num_threads(before)
+        threadpool_limits(os.cpu_count())
+
+
+def test_locked_makes_a_second_process_wait(tmp_path):
+    """The child takes the lock and says so; the parent's lock is granted only after the
+    child has written its file and let go."""
+    target, marker = tmp_path / "model.pt", tmp_path / "written"
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from aelib.paths import locked\n"
+         f"with locked({str(target)!r}):\n"
+         "    print('held', flush=True); sys.stdin.readline(); time.sleep(0.2)\n"
+         f"    Path({str(marker)!r}).write_text('done')\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        with locked(target):
+            assert marker.read_text() == "done"
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == 0
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):

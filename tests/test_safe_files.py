@@ -89,7 +89,7 @@ def test_train_or_load_refuses_a_pickled_cache_entry_and_trains_again(tmp_path):
         again, history_again = train_or_load(CONFIG, X, cache_dir=cache, **RUN)
     assert not marker.exists(), "reading the cache ran the pickled payload"
     assert history_again == history and same_weights(again, first)
-    assert files_in(cache) == [entry.name]
+    assert files_in(cache) == [f".{entry.name}.lock", entry.name]   # its lock stays
     load_checkpoint(entry)  # the entry was replaced by a clean one
 
 
@@ -157,7 +157,7 @@ def test_a_damaged_cache_entry_is_reported_and_trained_again(tmp_path, damage):
     assert history_again == history and same_weights(model, fresh), \
         "retraining over a damaged entry must give what a fresh training gives"
     assert not model.training
-    assert files_in(cache) == [entry.name]
+    assert files_in(cache) == [f".{entry.name}.lock", entry.name]   # its lock stays
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the rewritten entry now loads without a warning
         loaded, _ = train_or_load(CONFIG, X, cache_dir=cache, **RUN)

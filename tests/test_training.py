@@ -441,7 +441,7 @@ def test_train_or_load_trains_once_then_loads(tmp_path, monkeypatch):
                 "progress": False}
     model, history = train_or_load(config(), TRAIN, VAL, **settings)
     assert not model.training and history.epochs == 2
-    (entry,) = tmp_path.iterdir()
+    (entry,) = tmp_path.glob("*.pt")   # beside it only its lock, .<name>.lock
     assert entry.name.startswith("vae-bernoulli-z2-") and entry.suffix == ".pt"
 
     reference = build_model(config(), seed=0)
@@ -483,7 +483,7 @@ def test_train_or_load_retrains_over_a_damaged_entry(tmp_path):
     settings = {"epochs": 1, "batch_size": 32, "seed": 0, "cache_dir": tmp_path,
                 "progress": False}
     model, history = train_or_load(config(kind="ae"), TRAIN, **settings)
-    (entry,) = tmp_path.iterdir()
+    (entry,) = tmp_path.glob("*.pt")   # beside it only its lock, .<name>.lock
     entry.write_bytes(entry.read_bytes()[:100])
     with pytest.warns(RuntimeWarning, match="damaged cache entry"):
         again, again_history = train_or_load(config(kind="ae"), TRAIN, **settings)
