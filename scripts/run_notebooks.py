@@ -66,22 +66,28 @@ def run_all(jobs: list[tuple[Path, dict[str, Any] | None]], env: dict[str, str],
             workers: int) -> Iterator[tuple[Path, dict[str, Any] | None, Any, str | None]]:
     """Execute ``jobs`` (path, parameters) on ``workers`` kernels side by side, in order;
     yield (path, parameters, Result or partial notebook, failure or None) as each finishes.
-    Jobs not yet started when the caller stops (at a failure) are cancelled."""
+    A job is handed out only when a worker is free, so none starts after the caller stops
+    (at a failure); those already running finish first."""
     cpus = os.cpu_count() or 1
     env = {**env, "AELIB_MAX_THREADS": str(max(1, cpus // workers))}
+    waiting = iter(jobs)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = {pool.submit(_execute, path, env, parameters): parameters
-                   for path, parameters in jobs}   # started first come, first served
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in [f for f in pending if f in done]:
-                    parameters = pending.pop(future)
-                    path, outcome, failure = future.result()
-                    yield path, parameters, outcome, failure
-        finally:   # the caller stopped (a failure): run nothing more
-            for future in pending:
-                future.cancel()
+        running = {}
+
+        def hand_out() -> None:
+            job = next(waiting, None)
+            if job is not None:
+                running[pool.submit(_execute, job[0], env, job[1])] = job[1]
+
+        for _ in range(workers):
+            hand_out()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in [f for f in running if f in done]:   # in the order handed out
+                parameters = running.pop(future)
+                path, outcome, failure = future.result()
+                yield path, parameters, outcome, failure
+                hand_out()
 
 
 def run_seeds(selected: list[Path], seeds: list[int], env: dict[str, str], out: Path,

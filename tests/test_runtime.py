@@ -6,6 +6,7 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -149,3 +150,40 @@ def test_a_failure_after_injected_parameters_names_the_cell_of_the_file(tmp_path
     nbformat.write(_with_parameters("x = 1", "x / SEED"), path)
     with pytest.raises(NotebookFailed, match=r"07_params.ipynb failed in cell 3: ZeroDivision"):
         execute(path, cell_timeout=30, parameters={"SEED": 0})
+
+
+@pytest.mark.notebook
+def test_run_all_runs_kernels_side_by_side_with_their_share_of_threads(tmp_path):
+    """Both workers take a job at once; each kernel is told its share of the CPUs; a failure
+    comes back as a value, and no job starts after the caller stops."""
+    from scripts.run_notebooks import run_all
+
+    def notebook(name: str, *cells: str) -> Path:
+        path = tmp_path / name
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c)
+                                                       for c in cells]), path)
+        return path
+
+    # Each of the first two waits until the other has started: one worker alone would hang.
+    meet = ("import os, time, pathlib\n"
+            "here, other = pathlib.Path({here!r}), pathlib.Path({other!r})\n"
+            "here.touch()\n"
+            "deadline = time.time() + 60\n"
+            "while not other.exists() and time.time() < deadline: time.sleep(0.05)\n"
+            "assert other.exists(), 'ran alone'\n"
+            "print(os.environ['AELIB_MAX_THREADS'])")
+    a, b = tmp_path / "a.started", tmp_path / "b.started"
+    first = notebook("01_a.ipynb", meet.format(here=str(a), other=str(b)))
+    second = notebook("02_b.ipynb", meet.format(here=str(b), other=str(a)))
+    broken = notebook("03_broken.ipynb", "1 / 0")
+    never = notebook("04_never.ipynb", f"open({str(tmp_path / 'ran')!r}, 'w')")
+    share = str(max(1, (os.cpu_count() or 1) // 2))
+    seen = {}
+    for path, _, outcome, failure in run_all([(first, None), (second, None)], {}, workers=2):
+        assert failure is None, failure
+        seen[path.name] = outcome.notebook.cells[0].outputs[0]["text"].strip()
+    assert seen == {"01_a.ipynb": share, "02_b.ipynb": share}
+    for path, _, _, failure in run_all([(broken, None), (never, None)], {}, workers=1):
+        assert path == broken and "ZeroDivisionError" in failure
+        break
+    assert not (tmp_path / "ran").exists()
