@@ -10,10 +10,10 @@ the whole ``loss`` at every step (decoder, reconstruction and prior draws includ
 
 Both train notebook 09's labelled mixture AAE (the pair's 784-256-64-2 autoencoder, a
 2-128-128-1 discriminator reading the one-hot label, batch 128) for ``--epochs`` epochs on the
-4,000 training digits, with the same seed; the runs alternate, and each figure is the median
-over ``--repeats`` runs. The two do not draw the same random numbers (the whole loss draws a
-batch of the prior at the generator's step too), so their weights differ; the last epoch's
-losses are printed beside the times.
+4,000 training digits, with the same seed, after one untimed warm-up run of each; the runs
+alternate, and each figure is the median over ``--repeats`` runs. The two do not draw the
+same random numbers (the whole loss draws a batch of the prior at the generator's step too),
+so their weights differ; the last epoch's losses are printed beside the times.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_phases.py
 """
@@ -70,6 +70,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{threads} torch threads; {args.epochs} epochs on {len(x)} digits, median of "
           f"{args.repeats} alternating runs")
+    for cls in (AdversarialAutoencoder, WholeLossAAE):   # untimed: the first fit warms up
+        train_once(cls, x[:512], y[:512], 1)
     times: dict[str, list[float]] = {"phase_loss": [], "whole loss": []}
     last: dict[str, dict[str, float]] = {}
     for _ in range(args.repeats):
