@@ -1,5 +1,6 @@
 """Measuring trained models: reconstruction error, Jacobians, ELBO, log p(x), k-NN accuracy,
-trustworthiness.
+trustworthiness; and what codes and likelihoods are used for (notebook 10, the last section):
+retrieval, anomaly scores, learning from few labels, rate and distortion.
 
 Every function here takes a model and images ``x`` of shape (n, input_dim), works through
 them in batches in eval mode without gradients, on the model's device, and returns one value
@@ -29,9 +30,11 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import trustworthiness as sklearn_trustworthiness
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from aelib._checks import (
+    Check,
     array,
     codes_for,
     fraction,
@@ -404,3 +407,188 @@ def mmd_test(a: Any, b: Any, *, bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0),
                             for _ in range(permutations)] or [first], dim=1)  # (N, perms)
     reached = int((_mmd2(kernel, shuffled) >= observed).sum()) if permutations else 0
     return float(observed), (reached + 1) / (permutations + 1)
+
+
+# =============================================================================================
+# Applications (notebook 10): retrieval, anomaly detection, learning from few labels,
+# compression. Features and codes are arrays or tensors (n, d) of any representation (pixels,
+# PCA, codes); labels are integer arrays (n,). Rented from scikit-learn: the neighbour search,
+# the ROC curve and its area, and the logistic regression.
+# =============================================================================================
+
+_DATABASE = array(2, like="queries", tensors=True)
+_SEARCH_K = integer(1, lambda a: len(a["database"]))
+
+
+@validate(queries=_ARRAY, database=_DATABASE, k=_SEARCH_K)
+def nearest_neighbors(queries: Any, database: Any, *, k: int = 10) -> np.ndarray:
+    """Indices of the ``k`` database rows nearest to each query by Euclidean distance, nearest
+    first: queries (m, d), database (n, d) -> int64 (m, k). Brute force (every distance is
+    computed, scikit-learn's ``NearestNeighbors(algorithm="brute")``), so the cost of a query
+    grows with d in the same way for every representation; ties keep scikit-learn's order."""
+    index = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(database.astype(np.float64))
+    found = index.kneighbors(queries.astype(np.float64), return_distance=False)
+    return found.astype(np.int64)
+
+
+@validate(queries=_ARRAY, query_labels=same_length("queries", _LABELS), database=_DATABASE,
+          database_labels=same_length("database", _LABELS), k=_SEARCH_K)
+def precision_at_k(queries: Any, query_labels: Any, database: Any, database_labels: Any, *,
+                   k: int = 10) -> float:
+    """Retrieval precision@k: the share of each query's ``k`` nearest database rows
+    (``nearest_neighbors``) that carry the query's label, averaged over the queries:
+    queries (m, d) with labels (m,), database (n, d) with labels (n,) -> a float in [0, 1].
+    A query that is also in the database finds itself: keep the two sets apart."""
+    found = nearest_neighbors.__wrapped__(queries, database, k=k)            # (m, k), checked
+    return float((database_labels[found] == query_labels[:, None]).mean())
+
+
+_FLAGS = array(1, kinds="biu", what="boolean or 0/1", tensors=True)
+
+
+def _anomaly_flags(value: Any, name: str, args: Mapping[str, Any]) -> np.ndarray:
+    """One flag per score, 1 (True) for an anomaly and 0 (False) for a normal input, both
+    present: a bool array (n,)."""
+    flags = same_length("scores", _FLAGS)(value, name, args)
+    found = sorted({int(v) for v in np.unique(flags)})
+    if not set(found) <= {0, 1}:
+        raise ValueError(f"{name} must hold only 0 and 1 (or False and True), got the values "
+                         f"{found}")
+    if len(found) < 2:
+        raise ValueError(f"{name} must mark at least one anomaly (1) and one normal input (0), "
+                         f"got {int(flags.sum())} anomalies among {len(flags)} inputs")
+    return flags.astype(bool)
+
+
+_ANOMALY = {"scores": array(1, tensors=True), "is_anomaly": _anomaly_flags}
+
+
+@validate(**_ANOMALY)
+def anomaly_auroc(scores: Any, is_anomaly: Any) -> float:
+    """Area under the ROC curve of an anomaly score (scikit-learn's ``roc_auc_score``): the
+    chance that a random anomaly scores above a random normal input, ties counting half.
+    scores (n,), higher = more anomalous (an error, -ELBO, -log p(x)); is_anomaly (n,) bool
+    or 0/1. 1.0: every anomaly above every normal input; 0.5: chance; below 0.5: the score
+    ranks them the wrong way round."""
+    return float(roc_auc_score(is_anomaly, scores))
+
+
+@validate(**_ANOMALY)
+def anomaly_roc(scores: Any, is_anomaly: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(false-positive rate, true-positive rate), each (t,) from 0 to 1: the share of normal
+    inputs and of anomalies at or above each threshold on the score (scikit-learn's
+    ``roc_curve``), the curve whose area is ``anomaly_auroc``. Same arguments."""
+    false_positive, true_positive, _ = roc_curve(is_anomaly, scores)
+    return false_positive, true_positive
+
+
+def _labels_per_class(labels: str) -> Check:
+    """A number of labelled examples that splits evenly over the classes of argument
+    ``labels``, each class having that many to draw from."""
+    def check(value: Any, name: str, args: Mapping[str, Any]) -> int:
+        value = integer(1)(value, name)
+        counts = Counter(args[labels].tolist())
+        if len(counts) < 2:
+            raise ValueError(f"{labels} must hold at least two classes, got only class "
+                             f"{next(iter(counts))}")
+        if value % len(counts):
+            raise ValueError(f"{name} must be a multiple of the {len(counts)} classes in "
+                             f"{labels} (as many labels per class), got {value}")
+        smallest = min(counts.values())
+        if value > smallest * len(counts):
+            raise ValueError(f"{name} must be <= {smallest * len(counts)} (the smallest class "
+                             f"in {labels} has {smallest} examples), got {value}")
+        return value
+    return check
+
+
+@validate(labels=_LABELS, n_labels=_labels_per_class("labels"), seed=seed)
+def labelled_subset(labels: Any, *, n_labels: int, seed: int = 0) -> np.ndarray:
+    """Indices of ``n_labels`` examples drawn without replacement, stratified: as many of each
+    class, the same for a seed: labels (n,) -> int64 (n_labels,), class by class. With 10
+    labels over 10 digits, one per digit. It draws as ``knn_accuracy`` does, so the same
+    seed gives both the same labelled examples."""
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    per_class = n_labels // len(classes)
+    return np.concatenate([rng.choice(np.flatnonzero(labels == cls), size=per_class,
+                                      replace=False) for cls in classes]).astype(np.int64)
+
+
+#: The few-labels probe's logistic regression: its inverse regularisation strength, one for
+#: every representation (there are too few labels to tune it), and its iteration budget.
+PROBE_C = 1.0
+PROBE_MAX_ITER = 5000
+
+
+def _one_scale(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both feature sets centred on train's mean and divided by one number, the root of the
+    mean variance of train's features: a representation's shape kept, its overall scale 1."""
+    train, test = train.astype(np.float64), test.astype(np.float64)
+    mean, spread = train.mean(axis=0), math.sqrt(train.var(axis=0).mean())
+    spread = spread if spread > 0 else 1.0
+    return (train - mean) / spread, (test - mean) / spread
+
+
+@validate(train_features=_ARRAY, train_labels=same_length("train_features", _LABELS),
+          test_features=array(2, like="train_features", tensors=True),
+          test_labels=same_length("test_features", _LABELS),
+          n_labels=_labels_per_class("train_labels"), seed=seed)
+def few_label_accuracy(train_features: Any, train_labels: Any, test_features: Any,
+                       test_labels: Any, *, n_labels: int, seed: int = 0) -> float:
+    """Test accuracy of a logistic regression that knows the labels of only ``n_labels``
+    training examples (``labelled_subset``: as many per class, drawn by ``seed``):
+    train_features (n, d), test_features (m, d) of one representation, labels (n,), (m,).
+
+    The features are first centred and divided by one number, the spread of all
+    train_features, labelled or not (the unlabelled images are there to be used, as in
+    semi-supervised learning): one regularisation strength PROBE_C then means the same for
+    pixels, PCA and codes, and each keeps its shape (scaling every feature to unit variance
+    would blow up nearly blank border pixels and PCA's weakest directions). With codes as
+    features: the M1 recipe of Kingma et al. (2014), a logistic regression in place of their
+    SVM."""
+    kept = labelled_subset.__wrapped__(train_labels, n_labels=n_labels, seed=seed)   # checked
+    train_features, test_features = _one_scale(train_features, test_features)
+    classifier = LogisticRegression(C=PROBE_C, max_iter=PROBE_MAX_ITER).fit(
+        train_features[kept], train_labels[kept])
+    return float(classifier.score(test_features, test_labels))
+
+
+@validate(vae=_VAE, x=images_for("vae", labels="y"), y=labels_for("vae", "x"),
+          n_samples=integer(1), batch_size=integer(1), seed=seed)
+def rate_and_distortion(vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, *,
+                        n_samples: int = 1, batch_size: int = 1000,
+                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rate, distortion) in nats, each (n,): the two terms of the negative ELBO.
+    rate = KL(q(z | x) || p(z)), exact: what the code costs (the nats a bits-back coder spends
+    on z); distortion = -E_q[log p(x | z)] over ``n_samples`` draws: what the image costs once
+    z is known. rate + distortion = -``elbo`` with the same arguments and seed (beta = 1,
+    whatever beta the model was trained with). Divide by log 2 for bits."""
+    generator = torch.Generator(vae.device).manual_seed(seed)
+    rates, distortions = [], []
+    with _evaluating(vae):
+        for batch, labels in _batches(vae, x, y, batch_size):
+            mu, logvar = vae.encode(batch, labels)
+            nll = torch.zeros(len(batch), dtype=batch.dtype, device=batch.device)
+            for _ in range(n_samples):       # the same draws, in the same order, as elbo's
+                nll += vae.reconstruction_nll(batch, reparameterize(mu, logvar, generator),
+                                              labels)
+            distortions.append((nll / n_samples).cpu())
+            rates.append(gaussian_kl(mu, logvar).cpu())
+    return torch.cat(rates), torch.cat(distortions)
+
+
+@validate(codes=_ARRAY, reference=array(2, like="codes", tensors=True), bits=integer(1, 16))
+def quantize_codes(codes: Any, reference: Any, *, bits: int) -> torch.Tensor:
+    """Codes (n, d) stored in ``bits`` bits per number: each column's range in ``reference``
+    (m, d) (the training codes) cut into 2**bits equal bins, each code clipped to that range
+    and replaced by the centre of its bin (a column constant in reference: by that constant).
+    Returns float32 (n, d), ready for ``model.decode``. An autoencoder's code then costs
+    d * bits bits per image (the ranges are sent once, for all images)."""
+    codes, reference = codes.astype(np.float64), reference.astype(np.float64)
+    low, high = reference.min(axis=0), reference.max(axis=0)                  # (d,) each
+    levels = 2**bits
+    width = np.where(high > low, high - low, 1.0)
+    index = np.clip(np.floor((codes - low) / width * levels), 0, levels - 1)  # (n, d)
+    centres = np.where(high > low, low + (index + 0.5) * width / levels, low)
+    return torch.from_numpy(centres.astype(np.float32))
