@@ -11,6 +11,7 @@ and log p(x) are log-likelihoods of the data in nats.
     ae, vae = pair["ae"].model, pair["vae"].model
     cvae = zoo.train_conditional(x_train, y_train, fast=FAST, seed=SEED).model   # notebook 08
     aae = zoo.train_adversarial(x_train, prior="mixture", fast=FAST, seed=SEED).model  # 09
+    wide = zoo.train_wide_pair(x_train, fast=FAST, seed=SEED)   # 16-D codes: notebooks 05, 10
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from aelib.training import (
 
 PAIR_HIDDEN: tuple[int, ...] = (256, 64)  # the shared encoder's widths; the decoder mirrors them
 PAIR_LATENT_DIM = 2   # two, so that the latent space can be drawn and explored with sliders
+WIDE_LATENT_DIM = 16  # the code of notebook 05's σ and bug experiments and notebook 10's models
 KINDS = ("ae", "vae")
 BINARIZE_SEED = 0     # the one binarisation of the data the pair sees, whatever the split
 TEST_FRACTION = 0.2   # share of the images held out for testing
@@ -147,3 +149,27 @@ def train_adversarial(train_x: torch.Tensor, train_y: torch.Tensor | None = None
                                   schedule=recipe.schedule, seed=seed,
                                   corrupt=None if train_y is None else AUGMENT,
                                   cache_dir=cache_dir, progress=progress))
+
+
+@validate(fast=instance(bool, "True or False"))
+def wide_recipe(*, fast: bool) -> Recipe:
+    """The 16-D models' recipe: 10 epochs, 3 in fast mode (notebook 05's WIDE_EPOCHS)."""
+    return Recipe(epochs=3 if fast else 10)
+
+
+@validate(train_x=tensor(ndim=2, finite=False), fast=instance(bool, "True or False"))
+def train_wide_pair(train_x: torch.Tensor, *, fast: bool, seed: int = 0,
+                    cache_dir: str | Path | None = None,
+                    progress: bool = False) -> dict[str, Trained]:
+    """{"ae": Trained, "vae": Trained}: the pair's layers and Bernoulli decoder with a
+    WIDE_LATENT_DIM code (``pair_configs(..., latent_dim=WIDE_LATENT_DIM)``), trained on
+    train_x (n, input_dim) in [0, 1] by ``wide_recipe`` without a validation set; once, then
+    loaded from the cache. Notebook 05's beta = 1 VAE is the "vae" trained on its training
+    split; notebook 10 adds its AE twin, and the same pair trained on all digits but one."""
+    recipe = wide_recipe(fast=fast)
+    configs = pair_configs(train_x.shape[1], latent_dim=WIDE_LATENT_DIM)
+    return {kind: Trained(*train_or_load(configs[kind], train_x, epochs=recipe.epochs,
+                                         batch_size=recipe.batch_size, lr=recipe.lr,
+                                         schedule=recipe.schedule, seed=seed,
+                                         cache_dir=cache_dir, progress=progress))
+            for kind in KINDS}

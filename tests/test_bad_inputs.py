@@ -39,14 +39,22 @@ from aelib.dimensionality import (
 from aelib.download import ChecksumError, DownloadError, download, fetch, read_idx
 from aelib.evaluation import (
     aggregate_posterior_log_density,
+    anomaly_auroc,
+    anomaly_roc,
     digit_classifier,
     effective_sample_size,
     elbo,
     encode_dataset,
     encoder_jacobian,
+    few_label_accuracy,
     grid_log_likelihood,
     importance_log_likelihood,
     knn_accuracy,
+    labelled_subset,
+    nearest_neighbors,
+    precision_at_k,
+    quantize_codes,
+    rate_and_distortion,
     reconstruction_error,
     reconstruction_jacobian_norm,
     trustworthiness,
@@ -67,7 +75,7 @@ from aelib.training import (
     train_or_load,
 )
 from aelib.views import decode_points
-from aelib.zoo import train_adversarial
+from aelib.zoo import train_adversarial, train_wide_pair, wide_recipe
 
 D = 16
 AE_CONFIG = ModelConfig(kind="ae", input_dim=D, hidden=(8,), latent_dim=2)
@@ -297,6 +305,11 @@ CASES: list[Bad] = [
         lambda s: train_adversarial(torch.zeros(4, 784), prior="ring", fast=True,
                                     cache_dir=s / "cache"),
         ValueError, r"prior must be one of 'gaussian', 'mixture', 'swiss_roll'; got 'ring'"),
+    Bad("train_wide_pair-flat-images",
+        lambda s: train_wide_pair(torch.zeros(784), fast=True, cache_dir=s / "cache"),
+        ValueError, r"train_x must have 2 dimensions"),
+    Bad("wide_recipe-fast-not-a-bool", lambda s: wide_recipe(fast="yes"),
+        TypeError, r"fast must be True or False, got str"),
     Bad("ModelConfig-labels-with-conv",
         lambda s: ModelConfig(architecture="conv", n_classes=10),
         ValueError, r"n_classes \(a model conditioned on labels\) needs kind 'ae' or 'vae', "
@@ -442,6 +455,75 @@ CASES: list[Bad] = [
     Bad("trustworthiness-too-many-neighbours",
         lambda s: trustworthiness(POINTS, POINTS[:, :2], n_neighbors=10),
         ValueError, r"n_neighbors must be <= 9, got 10"),
+    # ---- evaluation: retrieval (notebook 10)
+    Bad("nearest_neighbors-database-of-another-width",
+        lambda s: nearest_neighbors(POINTS, POINTS[:, :2]),
+        ValueError, r"database must have 3 columns like queries, got shape \(20, 2\)"),
+    Bad("nearest_neighbors-more-neighbours-than-the-database",
+        lambda s: nearest_neighbors(POINTS, POINTS[:5], k=6),
+        ValueError, r"k must be <= 5, got 6"),
+    Bad("nearest_neighbors-nan-query", lambda s: nearest_neighbors(np.full((2, 3), np.nan), POINTS),
+        ValueError, r"queries must not contain NaN or infinity"),
+    Bad("precision_at_k-lengths-differ",
+        lambda s: precision_at_k(POINTS[:4], LABELS[:3], POINTS, LABELS),
+        ValueError, r"queries and query_labels must have the same length, got 4 and 3"),
+    Bad("precision_at_k-float-labels",
+        lambda s: precision_at_k(POINTS, LABELS, POINTS, LABELS * 1.0),
+        TypeError, r"database_labels must hold integer values, got dtype float64"),
+    Bad("precision_at_k-zero-neighbours",
+        lambda s: precision_at_k(POINTS, LABELS, POINTS, LABELS, k=0),
+        ValueError, r"k must be >= 1, got 0"),
+    # ---- evaluation: anomaly scores (notebook 10)
+    Bad("anomaly_auroc-one-class-only", lambda s: anomaly_auroc([0.1, 0.2, 0.3], [0, 0, 0]),
+        ValueError, r"is_anomaly must mark at least one anomaly \(1\) and one normal input "
+                    r"\(0\), got 0 anomalies among 3 inputs"),
+    Bad("anomaly_auroc-flag-not-0-or-1", lambda s: anomaly_auroc([0.1, 0.2, 0.3], [0, 1, 2]),
+        ValueError, r"is_anomaly must hold only 0 and 1 \(or False and True\), got the values "
+                    r"\[0, 1, 2\]"),
+    Bad("anomaly_auroc-float-flags", lambda s: anomaly_auroc([0.1, 0.2], [0.0, 1.0]),
+        TypeError, r"is_anomaly must hold boolean or 0/1 values, got dtype float64"),
+    Bad("anomaly_auroc-nan-score", lambda s: anomaly_auroc([0.1, float("nan")], [0, 1]),
+        ValueError, r"scores must not contain NaN or infinity"),
+    Bad("anomaly_auroc-lengths-differ", lambda s: anomaly_auroc([0.1, 0.2, 0.3, 0.4], [0, 1, 1]),
+        ValueError, r"scores and is_anomaly must have the same length, got 4 and 3"),
+    Bad("anomaly_roc-one-class-only", lambda s: anomaly_roc([0.1, 0.2], [True, True]),
+        ValueError, r"is_anomaly must mark at least one anomaly \(1\) and one normal input "
+                    r"\(0\), got 2 anomalies among 2 inputs"),
+    # ---- evaluation: few labels (notebook 10)
+    Bad("labelled_subset-not-a-multiple-of-the-classes",
+        lambda s: labelled_subset(LABELS, n_labels=6),
+        ValueError, r"n_labels must be a multiple of the 4 classes in labels \(as many labels "
+                    r"per class\), got 6"),
+    Bad("labelled_subset-more-than-the-smallest-class-allows",
+        lambda s: labelled_subset(LABELS, n_labels=24),
+        ValueError, r"n_labels must be <= 20 \(the smallest class in labels has 5 examples\), "
+                    r"got 24"),
+    Bad("labelled_subset-one-class", lambda s: labelled_subset(np.zeros(5, dtype=int), n_labels=1),
+        ValueError, r"labels must hold at least two classes, got only class 0"),
+    Bad("labelled_subset-bool-count", lambda s: labelled_subset(LABELS, n_labels=True),
+        TypeError, r"n_labels must be an integer, got bool True"),
+    Bad("few_label_accuracy-test-features-of-another-width",
+        lambda s: few_label_accuracy(POINTS, LABELS, POINTS[:, :2], LABELS, n_labels=4),
+        ValueError, r"test_features must have 3 columns like train_features, got shape "
+                    r"\(20, 2\)"),
+    Bad("few_label_accuracy-lengths-differ",
+        lambda s: few_label_accuracy(POINTS, LABELS[:-1], POINTS, LABELS, n_labels=4),
+        ValueError, r"train_features and train_labels must have the same length, got 20 and 19"),
+    Bad("few_label_accuracy-not-a-multiple-of-the-classes",
+        lambda s: few_label_accuracy(POINTS, LABELS, POINTS, LABELS, n_labels=10),
+        ValueError, r"n_labels must be a multiple of the 4 classes in train_labels"),
+    # ---- evaluation: compression (notebook 10)
+    Bad("rate_and_distortion-of-an-autoencoder", lambda s: rate_and_distortion(AE, X),
+        TypeError, r"vae must be an aelib VAE, got Autoencoder"),
+    Bad("rate_and_distortion-conditional-without-labels", lambda s: rate_and_distortion(CVAE, X),
+        ValueError, r"y is needed: vae takes labels in \[0, 2\]"),
+    Bad("rate_and_distortion-zero-samples", lambda s: rate_and_distortion(VAE, X, n_samples=0),
+        ValueError, r"n_samples must be >= 1, got 0"),
+    Bad("quantize_codes-zero-bits", lambda s: quantize_codes(POINTS, POINTS, bits=0),
+        ValueError, r"bits must be >= 1, got 0"),
+    Bad("quantize_codes-reference-of-another-width",
+        lambda s: quantize_codes(POINTS, POINTS[:, :2], bits=4),
+        ValueError, r"reference must have 3 columns like codes, got shape \(20, 2\)"),
     # ---- dimensionality
     Bad("uniform_cube-zero-dimensions", lambda s: uniform_cube(5, 0),
         ValueError, r"dim must be >= 1, got 0"),
