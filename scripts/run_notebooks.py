@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import sys
@@ -71,7 +72,10 @@ def run_all(jobs: list[tuple[Path, dict[str, Any] | None]], env: dict[str, str],
     cpus = os.cpu_count() or 1
     env = {**env, "AELIB_MAX_THREADS": str(max(1, cpus // workers))}
     waiting = iter(jobs)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: a fork of a process with threads (a test runner's, say) can inherit
+    # a lock some thread held, and hang.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         running = {}
 
         def hand_out() -> None:
