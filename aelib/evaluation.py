@@ -139,18 +139,11 @@ def reconstruction_jacobian_norm(model: LatentModel, x: torch.Tensor, *,
 def elbo(vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, *, n_samples: int = 1,
          batch_size: int = 1000, seed: int = 0) -> torch.Tensor:
     """ELBO in nats, E_q over ``n_samples`` draws, exact KL, beta = 1: (n, input_dim) -> (n,).
-    For a model conditioned on labels y (n,), the bound on log p(x | y)."""
-    generator = torch.Generator(vae.device).manual_seed(seed)
-    parts = []
-    with _evaluating(vae):
-        for batch, labels in _batches(vae, x, y, batch_size):
-            mu, logvar = vae.encode(batch, labels)
-            nll = torch.zeros(len(batch), dtype=batch.dtype, device=batch.device)
-            for _ in range(n_samples):
-                nll += vae.reconstruction_nll(batch, reparameterize(mu, logvar, generator),
-                                              labels)
-            parts.append((-nll / n_samples - gaussian_kl(mu, logvar)).cpu())
-    return torch.cat(parts)
+    For a model conditioned on labels y (n,), the bound on log p(x | y). It is
+    -(rate + distortion) of ``rate_and_distortion``, with the same draws."""
+    rate, distortion = rate_and_distortion.__wrapped__(vae, x, y, n_samples=n_samples,
+                                                       batch_size=batch_size, seed=seed)
+    return -(distortion + rate)
 
 
 def _pairwise_log_likelihood(model: LatentModel, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -317,10 +310,8 @@ def aggregate_posterior_log_density(vae: VAE, x: torch.Tensor, z: torch.Tensor) 
 def knn_accuracy(train_codes: Any, train_labels: Any, test_codes: Any, test_labels: Any, *,
                  labels_per_class: int, k: int = 1, seed: int = 0) -> float:
     """Test accuracy of k-NN on ``labels_per_class`` random training codes of each class."""
-    rng = np.random.default_rng(seed)
-    kept = np.concatenate([rng.choice(np.flatnonzero(train_labels == cls),
-                                      size=labels_per_class, replace=False)
-                           for cls in np.unique(train_labels)])
+    kept = labelled_subset.__wrapped__(
+        train_labels, n_labels=labels_per_class * len(np.unique(train_labels)), seed=seed)
     classifier = KNeighborsClassifier(n_neighbors=k).fit(train_codes[kept], train_labels[kept])
     return float(classifier.score(test_codes, test_labels))
 
@@ -506,8 +497,7 @@ def _labels_per_class(labels: str) -> Check:
 def labelled_subset(labels: Any, *, n_labels: int, seed: int = 0) -> np.ndarray:
     """Indices of ``n_labels`` examples drawn without replacement, stratified: as many of each
     class, the same for a seed: labels (n,) -> int64 (n_labels,), class by class. With 10
-    labels over 10 digits, one per digit. It draws as ``knn_accuracy`` does, so the same
-    seed gives both the same labelled examples."""
+    labels over 10 digits, one per digit. ``knn_accuracy`` draws its examples with it."""
     rng = np.random.default_rng(seed)
     classes = np.unique(labels)
     per_class = n_labels // len(classes)
@@ -562,15 +552,15 @@ def rate_and_distortion(vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None
     """(rate, distortion) in nats, each (n,): the two terms of the negative ELBO.
     rate = KL(q(z | x) || p(z)), exact: what the code costs (the nats a bits-back coder spends
     on z); distortion = -E_q[log p(x | z)] over ``n_samples`` draws: what the image costs once
-    z is known. rate + distortion = -``elbo`` with the same arguments and seed (beta = 1,
-    whatever beta the model was trained with). Divide by log 2 for bits."""
+    z is known. Their sum is -``elbo`` (beta = 1, whatever beta the model was trained with).
+    Divide by log 2 for bits."""
     generator = torch.Generator(vae.device).manual_seed(seed)
     rates, distortions = [], []
     with _evaluating(vae):
         for batch, labels in _batches(vae, x, y, batch_size):
             mu, logvar = vae.encode(batch, labels)
             nll = torch.zeros(len(batch), dtype=batch.dtype, device=batch.device)
-            for _ in range(n_samples):       # the same draws, in the same order, as elbo's
+            for _ in range(n_samples):
                 nll += vae.reconstruction_nll(batch, reparameterize(mu, logvar, generator),
                                               labels)
             distortions.append((nll / n_samples).cpu())
