@@ -11,8 +11,14 @@ CONSTRAINTS := requirements/constraints.txt
 # Browser assets (MathJax, reveal.js, require.js, jQuery), pinned in site/package-lock.json.
 NPM_STAMP := site/node_modules/.installed-stamp
 
+# `make run LANG=ko` runs the Korean edition into build/ko. LANG is also the shell's locale
+# (C.UTF-8, en_GB.UTF-8, ...): any value but "ko" means English. The Korean run gets a real
+# locale, since "ko" is not one.
+EDITION := $(if $(filter ko,$(LANG)),--lang ko,)
+LOCALE  := $(if $(EDITION),LANG=C.UTF-8,)
+
 .DEFAULT_GOAL := help
-.PHONY: help env run run-fast seeds test unit lint lab strip clean
+.PHONY: help env run run-ko run-fast seeds test unit lint lab strip clean translations
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -24,8 +30,14 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 env: $(STAMP)  ## create .venv and install the pinned dependencies and aelib (editable)
 
-run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides and index.html
-	$(BIN)/python -m scripts.run_notebooks $(NOTEBOOKS)
+run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides and index.html (LANG=ko: build/ko/)
+	$(LOCALE) $(BIN)/python -m scripts.run_notebooks $(EDITION) $(NOTEBOOKS)
+
+run-ko: $(STAMP) $(NPM_STAMP)  ## the Korean edition into build/ko (the same as make run LANG=ko)
+	LANG=C.UTF-8 $(BIN)/python -m scripts.run_notebooks --lang ko $(NOTEBOOKS)
+
+translations: $(STAMP)  ## what the Korean catalogues need: missing, stale (fuzzy) or untranslated entries
+	$(BIN)/python -m scripts.translations status
 
 run-fast: $(STAMP) $(NPM_STAMP)  ## the same in fast mode (smaller data, fewer epochs)
 	$(BIN)/python -m scripts.run_notebooks --fast

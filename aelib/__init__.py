@@ -2,7 +2,8 @@
 
 Modules, from the bottom up (each imports only those listed before it):
 
-- ``paths``, ``runtime``: where data and cached models live; seeding and threads
+- ``paths``, ``runtime``, ``i18n``: where data and cached models live; seeding and threads; the
+  Korean edition's figure text, read from gettext catalogues
 - ``download``, ``data``: full data sets for users online; the bundled MNIST subset, toy manifolds
 - ``likelihood``, ``dimensionality``: the mathematics of notebooks 01 and 02
 - ``exercises``, ``models``, ``manifold``: the notebooks' checks; encoders, decoders, AE and VAE;

@@ -36,6 +36,11 @@ def fields(template: str) -> list[str]:
     return [m.group(1) for m in _FIELD.finditer(template) if m.group(1) is not None]
 
 
+def literal(template: str) -> str:
+    """``template`` without its fields: the text every string it formats to contains."""
+    return _FIELD.sub(lambda m: m.group(0)[0] if m.group(1) is None else "", template)
+
+
 def _pattern(template: str) -> re.Pattern[str]:
     """A regular expression matching every string ``template`` can format to."""
     parts, end = [], 0
@@ -67,6 +72,9 @@ class Catalogue:
             if sorted(names) != sorted(fields(translation)):
                 raise ValueError(f"translations: {translation!r} must have the fields {names} "
                                  f"of {template!r}")
+            if names and not literal(template).strip():
+                raise ValueError(f"translations: {template!r} is only fields; it would match "
+                                 "every text")
             if names:
                 self._templates.append((_pattern(template), names, translation))
             else:

@@ -10,11 +10,13 @@ take ``ax`` draw into that Axes (from ``panels``) and return its figure::
     fig
 
 Every figure has a title, labelled axes, and a legend or colour bar where colour carries meaning.
-Text is English and Greek only: the default fonts have no Hangul glyphs.
+The text is written in English; ``translate_figures`` draws it in another language (the Korean
+edition), with a font that has Hangul.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -23,14 +25,17 @@ from typing import Any
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from aelib._checks import array, extent, instance, integer, validate
+from aelib.i18n import Catalogue
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 Extent = tuple[float, float, float, float]   # (x_min, x_max, y_min, y_max) of latent axes
@@ -88,6 +93,61 @@ def fig_to_png(fig: Figure, *, dpi: int = 100) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- other languages
+
+#: Fonts with Hangul, the first one installed is used: Debian's and Ubuntu's fonts-noto-cjk
+#: (conda-forge: font-ttf-noto-cjk) give the first, Windows and macOS have the last two.
+HANGUL_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Malgun Gothic",
+                "Apple SD Gothic Neo")
+_ENGLISH_DRAW = Figure.draw
+
+
+def hangul_font() -> str:
+    """The name of an installed font with Hangul glyphs (the first of ``HANGUL_FONTS``)."""
+    manager = font_manager.fontManager
+    for looked_again in (False, True):
+        installed = {font.name for font in manager.ttflist}
+        found = next((name for name in HANGUL_FONTS if name in installed), None)
+        if found is not None:
+            return found
+        if not looked_again:
+            # matplotlib keeps a cached list of fonts: one installed since is not on it yet.
+            known = {font.fname for font in manager.ttflist}
+            for path in font_manager.findSystemFonts():
+                if path not in known:
+                    with contextlib.suppress(Exception):   # a file FreeType cannot read
+                        manager.addfont(path)
+    raise RuntimeError("no font with Hangul is installed for matplotlib: install one of "
+                       f"{', '.join(HANGUL_FONTS)} (Debian and Ubuntu: apt-get install "
+                       "fonts-noto-cjk; conda: font-ttf-noto-cjk)")
+
+
+def translate_figures(catalogue: Catalogue | None) -> None:
+    """From now on, pass every text of every figure through ``catalogue`` as it is drawn
+    (titles, axis labels, legends; text it has no entry for stays as it is), and draw Hangul
+    with ``hangul_font()``; ``None`` goes back to English.
+
+    This is process-wide, like matplotlib's own settings: it wraps ``Figure.draw`` and adds
+    the Hangul font at the end of ``rcParams["font.family"]`` (matplotlib takes each glyph from
+    the first family that has it, so Latin, Greek and symbols look as in English)."""
+    if catalogue is None:
+        Figure.draw = _ENGLISH_DRAW
+        return
+    instance(Catalogue, "an aelib.i18n.Catalogue or None")(catalogue, "catalogue")
+    font = hangul_font()
+    families = [name for name in matplotlib.rcParams["font.family"] if name != font]
+    matplotlib.rcParams["font.family"] = [*families, font]
+
+    def draw(fig: Figure, renderer: Any) -> None:
+        for text in fig.findobj(Text):
+            english = text.get_text()
+            if english and english != (translated := catalogue.translate(english)):
+                text.set_text(translated)
+        _ENGLISH_DRAW(fig, renderer)
+
+    Figure.draw = draw
 
 
 # --------------------------------------------------------------------------- curves

@@ -7,6 +7,9 @@ notebooks/ when a notebook has not been run) and the run times that ``scripts.ru
 records in ``<out>/timings.json``. Every script, style sheet and font the pages load is copied
 from ``site/node_modules`` (``make vendor``) into ``<out>/assets``, so the folder can be zipped
 and opened from file:// with no network.
+
+``--lang ko`` builds the Korean edition in ``<out>/ko`` the same way (its own assets, so that
+folder stands alone); each edition's index links to the other.
 """
 
 from __future__ import annotations
@@ -31,6 +34,22 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
                 "--disable-component-update", "--no-first-run"]
 NODE_MODULES = ROOT / "site" / "node_modules"
 COLLECTION_TITLE = "Autoencoders from the ground up — 오토인코더의 모든 것"
+#: The words of each edition's index page.
+INDEX_TEXT = {
+    "en": {"title": COLLECTION_TITLE, "ran": "run time {seconds:.1f} s", "not_run": "not run yet",
+           "read": "read the notebook", "no_html": "HTML not built", "slides": "slides",
+           "intro": "Every notebook executed, with its figures, and its slides (arrow keys to "
+                    "move; press <kbd>S</kbd> for speaker notes). Everything here works offline.",
+           "other": '<a href="ko/index.html" lang="ko">한국어판 (the Korean edition)</a>',
+           "other_missing": "한국어판 (the Korean edition): <code>make run LANG=ko</code>"},
+    "ko": {"title": "오토인코더의 모든 것 — Autoencoders from the ground up",
+           "ran": "실행 시간 {seconds:.1f} s", "not_run": "아직 실행하지 않음",
+           "read": "노트북 읽기", "no_html": "HTML을 아직 만들지 않음", "slides": "슬라이드",
+           "intro": "모든 노트북을 실행한 결과(그림 포함)와 슬라이드입니다 (화살표 키로 이동, "
+                    "<kbd>S</kbd> 키로 발표자 노트). 여기 있는 모든 것은 오프라인에서 동작합니다.",
+           "other": '<a href="../index.html" lang="en">English edition (영어판)</a>',
+           "other_missing": '<a href="../index.html" lang="en">English edition (영어판)</a>'},
+}
 # Relative to build/html and build/slides: both sit one level below build/.
 ASSETS = "../assets"
 MATHJAX_URL = f"{ASSETS}/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
@@ -139,23 +158,28 @@ def notebook_summary(nb: nbformat.NotebookNode) -> tuple[str, list[str]]:
     return title, plain
 
 
-def index_html(title: str, cards: Iterable[dict]) -> str:
-    """The index page: ``cards`` hold name, title, goals, seconds (or None), html, slides."""
+def index_html(title: str, cards: Iterable[dict], language: str = "en",
+               other_edition: bool = False) -> str:
+    """The index page: ``cards`` hold name, title, goals, seconds (or None), html, slides;
+    ``other_edition``: whether the other language's index exists, to link to it."""
+    words = INDEX_TEXT[language]
     parts = []
     for card in cards:
         seconds = card.get("seconds")
-        time_text = f"run time {seconds:.1f} s" if seconds is not None else "not run yet"
+        time_text = words["ran"].format(seconds=seconds) if seconds is not None \
+            else words["not_run"]
         goals = "".join(f"<li>{html.escape(goal)}</li>" for goal in card["goals"])
-        notebook_link = (f'<a href="{html.escape(card["html"])}">read the notebook</a>'
-                         if card.get("html") else "<span>HTML not built</span>")
+        notebook_link = (f'<a href="{html.escape(card["html"])}">{words["read"]}</a>'
+                         if card.get("html") else f"<span>{words['no_html']}</span>")
         parts.append(
             f'<article class="card" id="{html.escape(card["name"])}">'
             f'<h2>{html.escape(card["title"])}</h2>'
             f'<p class="meta">{html.escape(time_text)}</p><ol>{goals}</ol>'
             f'<p class="links">{notebook_link} · '
-            f'<a href="{html.escape(card["slides"])}">slides</a></p></article>')
+            f'<a href="{html.escape(card["slides"])}">{words["slides"]}</a></p></article>')
+    other = words["other"] if other_edition else words["other_missing"]
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{language}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
 <style>
@@ -171,40 +195,69 @@ h1 {{ font-size: 1.8rem; }}
 .links a {{ font-weight: 600; }}
 </style></head>
 <body><h1>{html.escape(title)}</h1>
-<p>Every notebook executed, with its figures, and its slides (arrow keys to move; press
-<kbd>S</kbd> for speaker notes). Everything here works offline.</p>
+<p>{words["intro"]}</p>
+<p class="edition">{other}</p>
 <main class="cards">{"".join(parts)}</main></body></html>
 """
 
 
-def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False) -> list[dict]:
+def _sources() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _notebook(out: Path, source: Path, language: str) -> tuple[nbformat.NotebookNode, bool]:
+    """The executed copy of ``source`` in ``out`` if there is one, else the unexecuted one in
+    ``language``; and whether it was executed."""
+    executed = out / "notebooks" / source.name
+    if executed.exists():
+        return nbformat.read(executed, as_version=4), True
+    if language == "en":
+        return nbformat.read(source, as_version=4), False
+    from scripts.translations import korean_notebook  # imports this module
+    return korean_notebook(source), False
+
+
+def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False,
+          language: str = "en") -> list[dict]:
     """Vendor the assets and write slides, notebook HTML (unless ``slides_only``) and index.
 
     ``names``: rebuild only the notebooks whose file name contains one of them (all when
     empty); the index always lists every notebook, with what has been built of each.
+    ``language``: the edition ``out`` holds ("en", or "ko" for ``<site>/ko``).
     """
     out, names = Path(out), list(names)
     vendor_assets(out)
+    slides, pages = slides_exporter(), html_exporter()
+    for source in _sources():
+        selected = not names or any(name in source.name for name in names)
+        deck_path = out / "slides" / f"{source.stem}.slides.html"
+        page = out / "html" / f"{source.stem}.html"
+        if not (selected or not deck_path.exists()):
+            continue
+        nb, executed = _notebook(out, source, language)
+        write_text(deck_path, slides.from_notebook_node(nb)[0])
+        if executed and not slides_only:
+            write_text(page, pages.from_notebook_node(nb)[0])
+    return write_index(out, language)
+
+
+def write_index(out: Path, language: str = "en") -> list[dict]:
+    """Write ``out/index.html`` from what ``out`` holds: a card per notebook, with its run time
+    and links to its page and slides, and a link to the other edition; returns the cards."""
+    out = Path(out)
     timings_file = out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
-    slides, pages = slides_exporter(), html_exporter()
     cards = []
-    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        selected = not names or any(name in source.name for name in names)
-        executed = out / "notebooks" / source.name
-        nb = nbformat.read(executed if executed.exists() else source, as_version=4)
-        deck_path = out / "slides" / f"{source.stem}.slides.html"
-        if selected or not deck_path.exists():
-            write_text(deck_path, slides.from_notebook_node(nb)[0])
+    for source in _sources():
+        title, goals = notebook_summary(_notebook(out, source, language)[0])
         page = out / "html" / f"{source.stem}.html"
-        if selected and executed.exists() and not slides_only:
-            write_text(page, pages.from_notebook_node(nb)[0])
-        title, goals = notebook_summary(nb)
         cards.append({"name": source.stem, "title": title, "goals": goals,
                       "seconds": timings.get(source.name),
                       "html": f"html/{page.name}" if page.exists() else None,
                       "slides": f"slides/{source.stem}.slides.html"})
-    write_text(out / "index.html", index_html(COLLECTION_TITLE, cards))
+    other = (out / "ko" / "index.html") if language == "en" else (out.parent / "index.html")
+    write_text(out / "index.html", index_html(INDEX_TEXT[language]["title"], cards, language,
+                                              other.exists()))
     return cards
 
 
@@ -244,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="write slides and the index, not the notebook HTML")
     parser.add_argument("--screenshots", type=Path, metavar="DOCS",
                         help="only photograph the built index and a slide into DOCS")
+    parser.add_argument("--lang", choices=tuple(INDEX_TEXT), default="en",
+                        help="the edition: en (into OUT) or ko (into OUT/ko)")
     parser.add_argument("names", nargs="*", help="only notebooks whose name contains one")
     args = parser.parse_args(argv)
     if args.screenshots:
@@ -256,8 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in take_screenshots(args.out, args.screenshots, deck):
             print(f"wrote {path}")
         return 0
-    cards = build(args.out, names=args.names, slides_only=args.slides_only)
-    print(f"{len(cards)} slide decks in {args.out / 'slides'}; index {args.out / 'index.html'}")
+    out = args.out if args.lang == "en" else args.out / args.lang
+    cards = build(out, names=args.names, slides_only=args.slides_only, language=args.lang)
+    print(f"{len(cards)} slide decks in {out / 'slides'}; index {out / 'index.html'}")
     return 0
 
 

@@ -218,13 +218,18 @@ def _client(nb: nbformat.NotebookNode, path: Path, cell_timeout: int
 
 def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int = 600,
             parameters: Mapping[str, Any] | None = None, passes: int = 1,
-            measure_memory: bool = False) -> Result:
+            measure_memory: bool = False, notebook: nbformat.NotebookNode | None = None
+            ) -> Result:
     """Run every cell of ``path`` top to bottom, ``passes`` times in one fresh kernel, with
     ``env`` added to the kernel's environment and ``parameters`` injected after the cell
-    tagged ``parameters``. Raises ``NotebookFailed`` naming the cell and the pass."""
+    tagged ``parameters``. Raises ``NotebookFailed`` naming the cell and the pass.
+
+    ``notebook``: run these cells instead of the file's (a Korean edition of ``path``, say),
+    still from ``path``'s folder and named after ``path`` in messages."""
     if passes < 1:
         raise ValueError(f"passes must be >= 1, got {passes}")
-    nb, injected = nbformat.read(path, as_version=4), None
+    nb = nbformat.read(path, as_version=4) if notebook is None else copy.deepcopy(notebook)
+    injected = None
     if parameters is not None:
         nb, injected = inject_parameters(nb, parameters, path.name)
     sockets, client = _client(nb, path, cell_timeout)

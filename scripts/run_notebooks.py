@@ -1,6 +1,7 @@
 """Execute every notebook into build/: executed notebooks, their HTML, slides and the index.
 
     python -m scripts.run_notebooks [--fast] [--jobs N] [--out build] [NAME_PART ...]
+    python -m scripts.run_notebooks --lang ko [--fast] [NAME_PART ...]
     python -m scripts.run_notebooks --seeds 0 1 2 [NAME_PART ...]
 
 Runs ``--jobs`` kernels side by side (2 by default, on a machine with at least two CPUs), in
@@ -10,6 +11,10 @@ line per notebook with its wall time as it finishes, and writes that time into t
 copy's "**Run time:**" line. A failing notebook stops the run with exit status 1 and a message
 naming the notebook and the cell; its partly executed copy is kept as
 ``<out>/notebooks/<name>.failed.ipynb`` for a look.
+
+``--lang ko`` runs the Korean edition (``scripts.translations.korean_notebook``: the same code,
+the text from the catalogues) into ``<out>/ko/``, after checking that every catalogue is up to
+date; trained models come from the same cache, so after an English run nothing is retrained.
 
 ``--seeds`` runs every notebook once per seed, with ``SEED`` injected after its ``parameters``
 cell, into ``<out>/seeds/seed-<N>/`` (executed notebooks only): in full mode this proves that
@@ -32,18 +37,27 @@ from typing import Any
 
 import nbformat
 
-from scripts import build_site
+from scripts import build_site, translations
 from scripts.notebook_runner import ROOT, NotebookFailed, execute, notebooks
 
-#: The paragraph of the first cell that starts "**Run time:**", up to the next blank line.
-RUN_TIME_PARAGRAPH = re.compile(r"^\*\*Run time:\*\*.*?(?=\n[ \t]*\n|\Z)", re.M | re.S)
+#: The paragraph of the first cell that starts "**Run time:**" (Korean: "**실행 시간:**"), up
+#: to the next blank line.
+RUN_TIME_PARAGRAPH = re.compile(r"^\*\*(?:Run time|실행 시간):\*\*.*?(?=\n[ \t]*\n|\Z)",
+                                re.M | re.S)
+LANGUAGES = ("en", translations.LANGUAGE)
 
 
-def stamp_run_time(nb: nbformat.NotebookNode, seconds: float, fast: bool) -> None:
+def stamp_run_time(nb: nbformat.NotebookNode, seconds: float, fast: bool,
+                   language: str = "en") -> None:
     """Replace the first cell's "**Run time:**" paragraph with the time this run measured."""
-    mode = "fast mode (AELIB_FAST=1)" if fast else "full mode"
-    line = (f"**Run time:** {seconds:.0f} s in {mode} on the machine that built this copy, "
-            "kernel start included (measured by `make run`).")
+    if language == "en":
+        mode = "fast mode (AELIB_FAST=1)" if fast else "full mode"
+        line = (f"**Run time:** {seconds:.0f} s in {mode} on the machine that built this copy, "
+                "kernel start included (measured by `make run`).")
+    else:
+        mode = "빠른 모드(AELIB_FAST=1)" if fast else "전체 모드"
+        line = (f"**실행 시간:** 이 사본을 만든 컴퓨터에서 {mode}로 {seconds:.0f} s, 커널 시작 "
+                "포함 (`make run LANG=ko`가 측정).")
     first = nb.cells[0]
     first.source = RUN_TIME_PARAGRAPH.sub(lambda _: line, first.source, count=1)
 
@@ -53,19 +67,22 @@ def default_jobs() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
-def _execute(path: Path, env: dict[str, str],
-             parameters: dict[str, Any] | None) -> tuple[Path, Any, str | None]:
+def _execute(path: Path, env: dict[str, str], parameters: dict[str, Any] | None,
+             language: str = "en") -> tuple[Path, Any, str | None]:
     """(path, executed notebook or partial one, None or the failure): a worker's job."""
     try:
-        result = execute(path, env=env, parameters=parameters)
+        notebook = None if language == "en" else translations.korean_notebook(path)
+        result = execute(path, env=env, parameters=parameters, notebook=notebook)
     except NotebookFailed as failure:
         return path, failure.notebook, str(failure)
     return path, result, None
 
 
 def run_all(jobs: list[tuple[Path, dict[str, Any] | None]], env: dict[str, str],
-            workers: int) -> Iterator[tuple[Path, dict[str, Any] | None, Any, str | None]]:
-    """Execute ``jobs`` (path, parameters) on ``workers`` kernels side by side, in order;
+            workers: int, language: str = "en"
+            ) -> Iterator[tuple[Path, dict[str, Any] | None, Any, str | None]]:
+    """Execute ``jobs`` (path, parameters) on ``workers`` kernels side by side, in order, in
+    ``language``'s edition;
     yield (path, parameters, Result or partial notebook, failure or None) as each finishes.
     A job is handed out only when a worker is free, so none starts after the caller stops
     (at a failure); those already running finish first."""
@@ -81,7 +98,7 @@ def run_all(jobs: list[tuple[Path, dict[str, Any] | None]], env: dict[str, str],
         def hand_out() -> None:
             job = next(waiting, None)
             if job is not None:
-                running[pool.submit(_execute, job[0], env, job[1])] = job[1]
+                running[pool.submit(_execute, job[0], env, job[1], language)] = job[1]
 
         for _ in range(workers):
             hand_out()
@@ -124,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run every notebook once per seed (no HTML, slides or index)")
     parser.add_argument("--jobs", type=int, default=default_jobs(),
                         help="kernels side by side (default: %(default)s)")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en",
+                        help="the edition: en (into OUT) or ko (into OUT/ko)")
     args = parser.parse_args(argv)
 
     selected = [p for p in notebooks() if not args.names or any(n in p.name for n in args.names)]
@@ -134,31 +153,43 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     env = {"AELIB_FAST": "1" if args.fast else "0"}
     if args.seeds:
+        if args.lang != "en":
+            parser.error("--seeds checks the claims once, in English; leave out --lang")
         return run_seeds(selected, args.seeds, env, args.out, args.jobs)
+    site, out = args.out, args.out if args.lang == "en" else args.out / args.lang
+    if args.lang != "en":
+        stale = translations.status([*(p.name for p in selected), translations.LIBRARY_DOMAIN])
+        if stale:
+            print(f"the {args.lang} catalogues are not up to date (python -m "
+                  "scripts.translations status):\n  " + "\n  ".join(stale), file=sys.stderr)
+            return 1
     # Static HTML cannot run widgets: the exporter shows each widget's fallback figure
     # (build_site.STATIC_DISPLAY_PRIORITY) and loads MathJax and the rest from build/assets.
     exporter = build_site.html_exporter()
-    timings_file = args.out / "timings.json"
+    timings_file = out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     total = time.perf_counter()
-    for path, _, result, failure in run_all([(path, None) for path in selected], env, args.jobs):
+    for path, _, result, failure in run_all([(path, None) for path in selected], env, args.jobs,
+                                                      args.lang):
         if failure is not None:
-            kept = args.out / "notebooks" / f"{path.stem}.failed.ipynb"
+            kept = out / "notebooks" / f"{path.stem}.failed.ipynb"
             build_site.write_text(kept, nbformat.writes(result))
             print(f"FAILED {path.relative_to(ROOT)}: {failure}\n  partial run kept in {kept}",
                   file=sys.stderr)
             return 1
-        stamp_run_time(result.notebook, result.seconds, args.fast)
-        build_site.write_text(args.out / "notebooks" / path.name, nbformat.writes(result.notebook))
+        stamp_run_time(result.notebook, result.seconds, args.fast, args.lang)
+        build_site.write_text(out / "notebooks" / path.name, nbformat.writes(result.notebook))
         html, _ = exporter.from_notebook_node(result.notebook)
-        build_site.write_text(args.out / "html" / f"{path.stem}.html", html)
+        build_site.write_text(out / "html" / f"{path.stem}.html", html)
         timings[path.name] = round(result.seconds, 1)
         build_site.write_text(timings_file, json.dumps(timings, indent=1, sort_keys=True) + "\n")
         print(f"{path.name:<40} {result.seconds:7.1f} s", flush=True)
     print(f"{len(selected)} notebooks in {time.perf_counter() - total:.0f} s: executed copies "
-          f"in {args.out / 'notebooks'}, HTML in {args.out / 'html'}")
-    build_site.build(args.out, names=args.names, slides_only=True)
-    print(f"slides in {args.out / 'slides'}, index page {args.out / 'index.html'}")
+          f"in {out / 'notebooks'}, HTML in {out / 'html'}")
+    build_site.build(out, names=args.names, slides_only=True, language=args.lang)
+    if args.lang != "en" and (site / "index.html").exists():
+        build_site.write_index(site)   # the English index now links to this edition
+    print(f"slides in {out / 'slides'}, index page {out / 'index.html'}")
     return 0
 
 

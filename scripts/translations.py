@@ -41,7 +41,7 @@ import nbformat
 import polib
 from IPython.core.inputtransformer2 import TransformerManager
 
-from aelib.i18n import FIGURE_CONTEXT, LIBRARY_DOMAIN, LOCALE_DIR, catalogue_path, fields
+from aelib.i18n import FIGURE_CONTEXT, LIBRARY_DOMAIN, LOCALE_DIR, catalogue_path, fields, literal
 from aelib.paths import atomic_write
 from scripts.notebook_runner import ROOT, notebooks
 
@@ -52,9 +52,10 @@ LIBRARY_SOURCES = ("plotting.py", "views.py", "widgets.py")
 #: The tag of the cell ``korean_notebook`` adds.
 TRANSLATION_TAG = "injected-translation"
 
-# Where a string is figure text: these keyword arguments, these methods' positional arguments
-# (name: position), the parameters of aelib's functions with these names, and dict keys.
-_KEYWORDS = {"title", "xlabel", "ylabel", "zlabel", "label", "suptitle", "colour_label"}
+# Where a string is figure text: arguments and parameter defaults whose name says title or label
+# (title=, xlabel=, labels=[...], colour_label=), these methods' positional arguments (name:
+# position), and the places ``figure_strings`` lists.
+_NAMED_TEXT = re.compile(r"title|label", re.I)
 _POSITIONAL = {"set_title": 0, "set_xlabel": 0, "set_ylabel": 0, "set_zlabel": 0, "suptitle": 0,
                "set_text": 0, "text": 2, "annotate": 0, "figtext": 2}
 _WORD = re.compile(r"[A-Za-z]{2}")
@@ -86,39 +87,66 @@ def _template(node: ast.AST) -> str | None:
     return "".join(parts)
 
 
-def figure_strings(source: str, *, dict_keys: bool = True) -> list[str]:
-    """The figure text in Python ``source`` (a code cell or a module), in order of appearance;
-    ``dict_keys``: count the string keys of dict literals as labels (the notebooks' legends)."""
+def _templates(node: ast.AST) -> list[str]:
+    """Every text ``node`` can produce: a string, an f-string, ``a if c else b`` of them, or
+    ``a + b`` of them (each combination)."""
+    if isinstance(node, ast.IfExp):
+        return _templates(node.body) + _templates(node.orelse)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return [a + b for a in _templates(node.left) for b in _templates(node.right)]
+    text = _template(node)
+    return [] if text is None else [text]
+
+
+def figure_strings(source: str) -> list[str]:
+    """The figure text in Python ``source`` (a code cell or a module), in order of appearance:
+    arguments and parameter defaults named like titles or labels and those in ``_POSITIONAL``,
+    the string keys of dict literals (the notebooks' legends and row labels; not
+    ``_DATA_KEY``s), keys with a space assigned to (``curves[f"{name} loss"] = ...``), and the
+    strings given to a name that says it holds titles or labels (``ylabels = (...)``)."""
     tree = ast.parse(TransformerManager().transform_cell(source))  # IPython magics to Python
     found: list[tuple[int, int, str]] = []
 
-    def add(node: ast.AST | None) -> None:
-        text = _template(node) if node is not None else None
-        if text and _WORD.search(text):
-            found.append((node.lineno, node.col_offset, text))
+    def add(node: ast.AST | list[ast.AST] | None) -> None:
+        if isinstance(node, (ast.Tuple, ast.List, list)):
+            for element in node if isinstance(node, list) else node.elts:
+                add(element)
+            return
+        for text in _templates(node) if node is not None else []:
+            if _WORD.search(literal(text)):
+                found.append((node.lineno, node.col_offset, text))
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             for keyword in node.keywords:
-                if keyword.arg in _KEYWORDS:
+                if keyword.arg and _NAMED_TEXT.search(keyword.arg):
                     add(keyword.value)
             function = node.func
             name = function.attr if isinstance(function, ast.Attribute) else \
                 getattr(function, "id", None)
             if name in _POSITIONAL and len(node.args) > _POSITIONAL[name]:
                 add(node.args[_POSITIONAL[name]])
-        elif isinstance(node, ast.Dict) and dict_keys:
+        elif isinstance(node, ast.DictComp) and " " in (_template(node.key) or ""):
+            add(node.key)
+        elif isinstance(node, ast.Dict):
             for key in node.keys:
                 if not (isinstance(key, ast.Constant) and isinstance(key.value, str)
                         and _DATA_KEY.fullmatch(key.value)):
                     add(key)
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = getattr(node, "targets", [getattr(node, "target", None)])
+            if any(isinstance(t, ast.Name) and _NAMED_TEXT.search(t.id) for t in targets):
+                add(node.value.values if isinstance(node.value, ast.Dict) else node.value)
+            for target in targets:   # curves[f"{name} latent path"] = ...: a label with a space
+                if isinstance(target, ast.Subscript) and " " in (_template(target.slice) or ""):
+                    add(target.slice)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             arguments = node.args.posonlyargs + node.args.args
             defaults = zip(arguments[len(arguments) - len(node.args.defaults):],
                            node.args.defaults, strict=True)
             keyword_defaults = zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True)
             for argument, default in [*defaults, *keyword_defaults]:
-                if argument.arg in _KEYWORDS:
+                if _NAMED_TEXT.search(argument.arg):
                     add(default)
     return list(dict.fromkeys(text for _, _, text in sorted(found)))
 
@@ -154,8 +182,7 @@ def library_messages() -> list[Message]:
     """aelib's own figure text: default titles and labels of its plotting functions."""
     found: dict[str, Message] = {}
     for name in LIBRARY_SOURCES:
-        for text in figure_strings((ROOT / "aelib" / name).read_text(encoding="utf-8"),
-                                   dict_keys=False):
+        for text in figure_strings((ROOT / "aelib" / name).read_text(encoding="utf-8")):
             found.setdefault(text, Message(FIGURE_CONTEXT, text, f"aelib/{name}"))
     return list(found.values())
 

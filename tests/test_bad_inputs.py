@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from aelib import configure_threads, seed_everything
+from aelib import configure_threads, i18n, seed_everything
 from aelib.data import (
     DataIntegrityError,
     ImageDataset,
@@ -63,7 +63,7 @@ from aelib.exercises import Exercise, claim
 from aelib.likelihood import bernoulli_nll, categorical_nll, gaussian_nll
 from aelib.manifold import embed, geodesic_distances, interpolate, knn_graph
 from aelib.models import ModelConfig, build_model
-from aelib.plotting import panels, plot_curves, show_images
+from aelib.plotting import panels, plot_curves, show_images, translate_figures
 from aelib.training import (
     CheckpointError,
     History,
@@ -606,6 +606,16 @@ CASES: list[Bad] = [
         lambda s: plot_curves({"a": [1.0, 2.0]}, title=" ", xlabel="x", ylabel="y"),
         ValueError, r"title must not be empty"),
     Bad("panels-zero-columns", lambda s: panels(0), ValueError, r"ncols must be >= 1, got 0"),
+    # ---- i18n: the Korean edition's figure text
+    Bad("i18n-load-unknown-language-code", lambda s: i18n.load("korean", "04_autoencoder"),
+        ValueError, r"language must be a code such as 'ko', got 'korean'"),
+    Bad("i18n-load-missing-catalogue", lambda s: i18n.load("ko", "99_nothing"),
+        FileNotFoundError, r"notebook '99_nothing' has no 'ko' catalogue"),
+    Bad("i18n-translation-drops-a-field",
+        lambda s: i18n.Catalogue({"rebuilt from {CODE_DIM} numbers": "재구성"}),
+        ValueError, r"must have the fields \['CODE_DIM'\]"),
+    Bad("translate_figures-not-a-catalogue", lambda s: translate_figures({"epoch": "에포크"}),
+        TypeError, r"catalogue must be an aelib.i18n.Catalogue or None"),
 ]
 
 

@@ -37,6 +37,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def site_ko(site: Path) -> Path:
+    """build/ko beside it: the Korean edition of the same notebook, executed and built as
+    ``make run LANG=ko`` does; then the English index, which now links to it."""
+    from scripts.run_notebooks import stamp_run_time
+    from scripts.translations import korean_notebook
+
+    out = site / "ko"
+    source = NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb"
+    result = execute(source, env={"AELIB_FAST": "1"}, notebook=korean_notebook(source))
+    stamp_run_time(result.notebook, result.seconds, fast=True, language="ko")
+    (out / "notebooks").mkdir(parents=True)
+    nbformat.write(result.notebook, out / "notebooks" / f"{SITE_NOTEBOOK}.ipynb")
+    (out / "timings.json").write_text(json.dumps({f"{SITE_NOTEBOOK}.ipynb": result.seconds}))
+    build_site.build(out, names=[SITE_NOTEBOOK], language="ko")
+    build_site.write_index(site)
+    return out
+
+
 def _pages(site: Path) -> list[Path]:
     return [site / "index.html", site / "html" / f"{SITE_NOTEBOOK}.html",
             site / "slides" / f"{SITE_NOTEBOOK}.slides.html"]
@@ -76,6 +95,29 @@ def test_index_has_a_card_with_goals_time_and_links(site: Path):
     assert f'href="html/{SITE_NOTEBOOK}.html"' in index
     assert f'href="slides/{SITE_NOTEBOOK}.slides.html"' in index
     assert index.count("<li>") >= 3
+
+
+@pytest.mark.notebook
+def test_the_korean_edition_is_built_offline_and_the_indexes_link_each_other(site: Path,
+                                                                            site_ko: Path):
+    for page in _pages(site_ko):
+        text = page.read_text(encoding="utf-8")
+        assert not REMOTE_LOAD.findall(text), f"ko/{page.name} loads from the network"
+        for ref in re.findall(r"(?:src|href)=\"([^\"#?]+)", text):
+            if not ref.startswith(("data:", "http:", "https:", "mailto:")):
+                assert (page.parent / ref).exists(), f"ko/{page.name} names a missing {ref}"
+    english, korean = ((folder / "index.html").read_text(encoding="utf-8")
+                       for folder in (site, site_ko))
+    assert 'href="ko/index.html"' in english and 'href="../index.html"' in korean
+    assert '<html lang="ko">' in korean and "오토인코더의 모든 것 — Autoencoders" in korean
+    assert re.search(r"실행 시간 \d+\.\d s", korean) and "노트북 읽기" in korean
+    assert korean.count("아직 실행하지 않음") == korean.count('class="card"') - 1
+    page = (site_ko / "html" / f"{SITE_NOTEBOOK}.html").read_text(encoding="utf-8")
+    deck = (site_ko / "slides" / f"{SITE_NOTEBOOK}.slides.html").read_text(encoding="utf-8")
+    for text in (page, deck):
+        assert "용어 정리" in text and "우도" in text
+    assert "**실행 시간:**" in (site_ko / "notebooks" / f"{SITE_NOTEBOOK}.ipynb").read_text(
+        encoding="utf-8")
 
 
 def test_notebook_summary_reads_title_and_goals():
