@@ -40,7 +40,7 @@ translations: $(STAMP)  ## what the Korean catalogues need: missing, stale (fuzz
 	$(BIN)/python -m scripts.translations status
 
 run-fast: $(STAMP) $(NPM_STAMP)  ## the same in fast mode (smaller data, fewer epochs)
-	$(BIN)/python -m scripts.run_notebooks --fast
+	$(LOCALE) $(BIN)/python -m scripts.run_notebooks --fast $(EDITION)
 
 seeds: $(STAMP)  ## full mode with SEED 0, 1 and 2: every claim the notebooks assert must hold
 	$(BIN)/python -m scripts.run_notebooks $(NOTEBOOKS) --seeds 0 1 2

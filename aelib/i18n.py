@@ -66,7 +66,7 @@ class Catalogue:
 
     def __init__(self, translations: Mapping[str, str]) -> None:
         self._exact: dict[str, str] = {}
-        self._templates: list[tuple[re.Pattern[str], list[str], str]] = []
+        self._templates: list[tuple[str, re.Pattern[str], list[str], str]] = []
         for template, translation in translations.items():
             names = fields(template)
             if sorted(names) != sorted(fields(translation)):
@@ -76,10 +76,13 @@ class Catalogue:
                 raise ValueError(f"translations: {template!r} is only fields; it would match "
                                  "every text")
             if names:
-                self._templates.append((_pattern(template), names, translation))
+                self._templates.append((template, _pattern(template), names, translation))
             else:
                 self._exact[template.replace("{{", "{").replace("}}", "}")] = \
                     translation.replace("{{", "{").replace("}}", "}")
+
+        # The most specific first: "prior = {name}" must not take "prior = {name}, labelled".
+        self._templates.sort(key=lambda entry: -len(literal(entry[0])))
 
     def __len__(self) -> int:
         return len(self._exact) + len(self._templates)
@@ -88,7 +91,7 @@ class Catalogue:
         """The translation of ``text``, or ``text`` itself when no entry matches it."""
         if text in self._exact:
             return self._exact[text]
-        for pattern, names, translation in self._templates:
+        for _, pattern, names, translation in self._templates:
             match = pattern.fullmatch(text)
             if match:
                 return _fill(translation, dict(zip(names, match.groups(), strict=True)))

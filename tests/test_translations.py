@@ -236,6 +236,13 @@ def test_templates_match_formatted_text_and_carry_the_values_over():
     assert catalogue.translate("0.25") == "0.25"
 
 
+def test_the_most_specific_template_wins():
+    catalogue = i18n.Catalogue({"prior = {name}": "사전 분포 = {name}",
+                                "prior = {name}, labelled": "사전 분포 = {name}, 레이블 사용"})
+    assert catalogue.translate("prior = mixture, labelled") == "사전 분포 = mixture, 레이블 사용"
+    assert catalogue.translate("prior = mixture") == "사전 분포 = mixture"
+
+
 def test_a_translation_must_keep_the_fields_and_a_template_must_have_text():
     with pytest.raises(ValueError, match="fields"):
         i18n.Catalogue({"rebuilt from {CODE_DIM} numbers": "재구성"})
