@@ -115,21 +115,23 @@ def _offline(exporter: HTMLExporter) -> HTMLExporter:
     return exporter
 
 
-def html_exporter(assets: str = ASSETS) -> HTMLExporter:
-    """The lab-template HTML exporter with every asset URL pointing at ``assets``.
+def html_exporter(assets: str = ASSETS, language: str = "en") -> HTMLExporter:
+    """The lab-template HTML exporter with every asset URL pointing at ``assets``, for pages in
+    ``language`` (their ``<html lang>``).
 
     Widgets show their static fallback figure (``STATIC_DISPLAY_PRIORITY``).
     """
     return _offline(HTMLExporter(template_name="lab", config=Config({
         "NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)},
-        "HTMLExporter": _local_urls(assets)})))
+        "HTMLExporter": {**_local_urls(assets), "language_code": language}})))
 
 
-def slides_exporter(assets: str = ASSETS) -> SlidesExporter:
+def slides_exporter(assets: str = ASSETS, language: str = "en") -> SlidesExporter:
     """The reveal.js exporter using the local reveal.js, MathJax, require.js and jQuery."""
     return _offline(SlidesExporter(config=Config({
         "NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)},
-        "SlidesExporter": {**_local_urls(assets), "reveal_url_prefix": f"{assets}/reveal.js",
+        "SlidesExporter": {**_local_urls(assets), "language_code": language,
+                           "reveal_url_prefix": f"{assets}/reveal.js",
                            # "white" imports only local fonts; "simple" fetches Google fonts.
                            "reveal_theme": "white", "reveal_scroll": True}})))
 
@@ -227,7 +229,7 @@ def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False,
     """
     out, names = Path(out), list(names)
     vendor_assets(out)
-    slides, pages = slides_exporter(), html_exporter()
+    slides, pages = slides_exporter(language=language), html_exporter(language=language)
     for source in _sources():
         selected = not names or any(name in source.name for name in names)
         deck_path = out / "slides" / f"{source.stem}.slides.html"

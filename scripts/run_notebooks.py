@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     # Static HTML cannot run widgets: the exporter shows each widget's fallback figure
     # (build_site.STATIC_DISPLAY_PRIORITY) and loads MathJax and the rest from build/assets.
-    exporter = build_site.html_exporter()
+    exporter = build_site.html_exporter(language=args.lang)
     timings_file = out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     total = time.perf_counter()

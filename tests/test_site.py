@@ -115,7 +115,7 @@ def test_the_korean_edition_is_built_offline_and_the_indexes_link_each_other(sit
     page = (site_ko / "html" / f"{SITE_NOTEBOOK}.html").read_text(encoding="utf-8")
     deck = (site_ko / "slides" / f"{SITE_NOTEBOOK}.slides.html").read_text(encoding="utf-8")
     for text in (page, deck):
-        assert "용어 정리" in text and "우도" in text
+        assert '<html lang="ko">' in text and "용어 정리" in text and "우도" in text
     assert "**실행 시간:**" in (site_ko / "notebooks" / f"{SITE_NOTEBOOK}.ipynb").read_text(
         encoding="utf-8")
 
