@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED {path.relative_to(ROOT)}: {failure}\n  partial run kept in {kept}",
                   file=sys.stderr)
             return 1
+        (out / "notebooks" / f"{path.stem}.failed.ipynb").unlink(missing_ok=True)   # fixed now
         stamp_run_time(result.notebook, result.seconds, args.fast, args.lang)
         build_site.write_text(out / "notebooks" / path.name, nbformat.writes(result.notebook))
         html, _ = exporter.from_notebook_node(result.notebook)
