@@ -33,8 +33,8 @@ env: $(STAMP)  ## create .venv and install the pinned dependencies and aelib (ed
 run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides and index.html (LANG=ko: build/ko/)
 	$(LOCALE) $(BIN)/python -m scripts.run_notebooks $(EDITION) $(NOTEBOOKS)
 
-run-ko: $(STAMP) $(NPM_STAMP)  ## the Korean edition into build/ko (the same as make run LANG=ko)
-	LANG=C.UTF-8 $(BIN)/python -m scripts.run_notebooks --lang ko $(NOTEBOOKS)
+run-ko:  ## the Korean edition into build/ko (the same as make run LANG=ko)
+	$(MAKE) run LANG=ko
 
 translations: $(STAMP)  ## what the Korean catalogues need: missing, stale (fuzzy) or untranslated entries
 	$(BIN)/python -m scripts.translations status

@@ -28,6 +28,7 @@ from nbconvert import HTMLExporter, SlidesExporter
 from traitlets.config import Config
 
 from aelib.paths import atomic_write
+from scripts.notebook_runner import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,8 +48,7 @@ INDEX_TEXT = {
            "read": "노트북 읽기", "no_html": "HTML을 아직 만들지 않음", "slides": "슬라이드",
            "intro": "모든 노트북을 실행한 결과(그림 포함)와 슬라이드입니다 (화살표 키로 이동, "
                     "<kbd>S</kbd> 키로 발표자 노트). 여기 있는 모든 것은 오프라인에서 동작합니다.",
-           "other": '<a href="../index.html" lang="en">English edition (영어판)</a>',
-           "other_missing": '<a href="../index.html" lang="en">English edition (영어판)</a>'},
+           "other": '<a href="../index.html" lang="en">English edition (영어판)</a>'},
 }
 # Relative to build/html and build/slides: both sit one level below build/.
 ASSETS = "../assets"
@@ -179,7 +179,7 @@ def index_html(title: str, cards: Iterable[dict], language: str = "en",
             f'<p class="meta">{html.escape(time_text)}</p><ol>{goals}</ol>'
             f'<p class="links">{notebook_link} · '
             f'<a href="{html.escape(card["slides"])}">{words["slides"]}</a></p></article>')
-    other = words["other"] if other_edition else words["other_missing"]
+    other = words["other"] if other_edition else words.get("other_missing", words["other"])
     return f"""<!DOCTYPE html>
 <html lang="{language}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -201,10 +201,6 @@ h1 {{ font-size: 1.8rem; }}
 <p class="edition">{other}</p>
 <main class="cards">{"".join(parts)}</main></body></html>
 """
-
-
-def _sources() -> list[Path]:
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def _notebook(out: Path, source: Path, language: str) -> tuple[nbformat.NotebookNode, bool]:
@@ -230,7 +226,7 @@ def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False,
     out, names = Path(out), list(names)
     vendor_assets(out)
     slides, pages = slides_exporter(language=language), html_exporter(language=language)
-    for source in _sources():
+    for source in notebooks():
         selected = not names or any(name in source.name for name in names)
         deck_path = out / "slides" / f"{source.stem}.slides.html"
         page = out / "html" / f"{source.stem}.html"
@@ -250,7 +246,7 @@ def write_index(out: Path, language: str = "en") -> list[dict]:
     timings_file = out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     cards = []
-    for source in _sources():
+    for source in notebooks():
         title, goals = notebook_summary(_notebook(out, source, language)[0])
         page = out / "html" / f"{source.stem}.html"
         cards.append({"name": source.stem, "title": title, "goals": goals,
