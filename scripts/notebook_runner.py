@@ -11,13 +11,17 @@ Beyond a plain top-to-bottom run, ``execute`` can
   through nbclient, not papermill's engine, for the two points below;
 - run every cell ``passes`` times in the same kernel ("Run All" twice); the outputs of the
   first pass are kept in ``Result.first_pass``;
-- measure the peak resident memory of the kernel and of every process it starts.
+- measure the peak resident memory of the kernel and of every process it starts;
+- fill speaker notes from the kernel's variables (``scripts.lecturer``): each note's template
+  is filled right after its cell has run on the last pass, so it quotes what that cell shows;
+  the filled notes go into the executed notebook's metadata.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import json
 import os
 import tempfile
 import threading
@@ -36,6 +40,8 @@ from papermill.parameterize import parameterize_notebook
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 INJECTED_TAG = "injected-parameters"
+#: The executed notebook's metadata key for the filled speaker notes (by cell id).
+NOTES_KEY = "speaker_notes"
 
 
 def notebooks() -> list[Path]:
@@ -216,19 +222,54 @@ def _client(nb: nbformat.NotebookNode, path: Path, cell_timeout: int
                                    resources={"metadata": {"path": str(path.parent)}})
 
 
+class NoteFailed(RuntimeError):
+    """A speaker note could not be filled from the kernel's variables."""
+
+
+def _fill_note(client: NotebookClient, template: str, index: int) -> str:
+    """``template`` filled in the kernel from its variables, by a cell that is not kept."""
+    code = ("print(__import__('json').dumps(__import__('string').Formatter().vformat("
+            f"{template!r}, (), globals())))")
+    probe, cell = nbformat.v4.new_code_cell(code), client.nb.cells[index]
+    try:
+        client.execute_cell(probe, index, store_history=False)
+    except CellExecutionError:
+        error = next((o for o in probe.outputs if o.output_type == "error"), {})
+        raise NoteFailed(f"its speaker note cannot be filled: {error.get('ename')}: "
+                         f"{error.get('evalue')}") from None
+    finally:
+        # nbclient puts the cell it ran at ``index``: put the notebook's own back, and keep
+        # its cells' numbering.
+        client.nb.cells[index] = cell
+        client.code_cells_executed -= 1
+    printed = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream"
+                      and o.get("name") == "stdout")
+    return json.loads(printed)
+
+
 def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int = 600,
             parameters: Mapping[str, Any] | None = None, passes: int = 1,
-            measure_memory: bool = False, notebook: nbformat.NotebookNode | None = None
-            ) -> Result:
+            measure_memory: bool = False, notebook: nbformat.NotebookNode | None = None,
+            notes: Mapping[str, str] | None = None) -> Result:
     """Run every cell of ``path`` top to bottom, ``passes`` times in one fresh kernel, with
     ``env`` added to the kernel's environment and ``parameters`` injected after the cell
     tagged ``parameters``. Raises ``NotebookFailed`` naming the cell and the pass.
 
     ``notebook``: run these cells instead of the file's (a Korean edition of ``path``, say),
-    still from ``path``'s folder and named after ``path`` in messages."""
+    still from ``path``'s folder and named after ``path`` in messages.
+
+    ``notes``: speaker-note templates by cell id (``str.format`` fields naming the kernel's
+    variables); each is filled in the kernel right after its cell on the last pass, and the
+    results are stored in ``metadata.speaker_notes`` of the executed notebook. A note that
+    cannot be filled fails like its cell."""
     if passes < 1:
         raise ValueError(f"passes must be >= 1, got {passes}")
     nb = nbformat.read(path, as_version=4) if notebook is None else copy.deepcopy(notebook)
+    notes = dict(notes or {})
+    unknown = sorted(set(notes) - {cell.id for cell in nb.cells})
+    if unknown:
+        raise ValueError(f"notes name cells {unknown} that {path.name} does not have")
+    filled: dict[str, str] = {}
     injected = None
     if parameters is not None:
         nb, injected = inject_parameters(nb, parameters, path.name)
@@ -252,6 +293,8 @@ def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int 
                 for index, cell in enumerate(nb.cells):
                     client.execute_cell(cell, index,
                                         execution_count=client.code_cells_executed + 1)
+                    if run_pass == passes and cell.id in notes:
+                        filled[cell.id] = _fill_note(client, notes[cell.id], index)
                 index = None
                 result.pass_seconds.append(time.perf_counter() - pass_start)
                 if run_pass == 1:
@@ -259,6 +302,11 @@ def execute(path: Path, *, env: dict[str, str] | None = None, cell_timeout: int 
             if sampler is not None:
                 result.peak_rss = sampler.stop()
             client.set_widgets_metadata()
+            if filled:
+                nb.metadata[NOTES_KEY] = filled
+    except NoteFailed as error:
+        raise NotebookFailed(path, _file_index(index, injected), str(error), nb,
+                             run_pass=run_pass) from None
     except CellExecutionError as error:
         found, detail = _failing_cell(nb)
         where = found if found is not None else index
