@@ -15,6 +15,7 @@ folder stands alone); each edition's index links to the other.
 from __future__ import annotations
 
 import argparse
+import ast
 import html
 import json
 import re
@@ -28,17 +29,22 @@ from nbconvert import HTMLExporter, SlidesExporter
 from traitlets.config import Config
 
 from aelib.paths import atomic_write
+from scripts import lecturer
 from scripts.notebook_runner import notebooks
+from scripts.tag_slides import is_long_code
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--no-first-run"]
 NODE_MODULES = ROOT / "site" / "node_modules"
+#: The nbconvert template of the decks (it extends nbconvert's reveal template).
+SLIDES_TEMPLATE = ROOT / "scripts" / "jupyter" / "nbconvert" / "aelib_slides"
 COLLECTION_TITLE = "Autoencoders from the ground up — 오토인코더의 모든 것"
 #: The words of each edition's index page.
 INDEX_TEXT = {
     "en": {"title": COLLECTION_TITLE, "ran": "run time {seconds:.1f} s", "not_run": "not run yet",
            "read": "read the notebook", "no_html": "HTML not built", "slides": "slides",
+           "plan": "lesson plan", "handout": "handout (PDF)",
            "intro": "Every notebook executed, with its figures, and its slides (arrow keys to "
                     "move; press <kbd>S</kbd> for speaker notes). Everything here works offline.",
            "other": '<a href="ko/index.html" lang="ko">한국어판 (the Korean edition)</a>',
@@ -46,6 +52,7 @@ INDEX_TEXT = {
     "ko": {"title": "오토인코더의 모든 것 — Autoencoders from the ground up",
            "ran": "실행 시간 {seconds:.1f} s", "not_run": "아직 실행하지 않음",
            "read": "노트북 읽기", "no_html": "HTML을 아직 만들지 않음", "slides": "슬라이드",
+           "plan": "수업 계획", "handout": "유인물 (PDF)",
            "intro": "모든 노트북을 실행한 결과(그림 포함)와 슬라이드입니다 (화살표 키로 이동, "
                     "<kbd>S</kbd> 키로 발표자 노트). 여기 있는 모든 것은 오프라인에서 동작합니다.",
            "other": '<a href="../index.html" lang="en">English edition (영어판)</a>'},
@@ -127,13 +134,87 @@ def html_exporter(assets: str = ASSETS, language: str = "en") -> HTMLExporter:
 
 
 def slides_exporter(assets: str = ASSETS, language: str = "en") -> SlidesExporter:
-    """The reveal.js exporter using the local reveal.js, MathJax, require.js and jQuery."""
+    """The reveal.js exporter using the local reveal.js, MathJax, require.js and jQuery, with
+    the collection's template (``SLIDES_TEMPLATE``: 16:9 slides whose content fits the slide)."""
     return _offline(SlidesExporter(config=Config({
         "NbConvertBase": {"display_data_priority": list(STATIC_DISPLAY_PRIORITY)},
         "SlidesExporter": {**_local_urls(assets), "language_code": language,
+                           "template_name": SLIDES_TEMPLATE.name,
+                           "extra_template_basedirs": [str(SLIDES_TEMPLATE.parent)],
                            "reveal_url_prefix": f"{assets}/reveal.js",
                            # "white" imports only local fonts; "simple" fetches Google fonts.
-                           "reveal_theme": "white", "reveal_scroll": True}})))
+                           "reveal_theme": "white"}})))
+
+
+def fold_claims(source: str) -> str:
+    """``source`` with each run of top-level ``claim(...)`` statements (the checks that back
+    the text's sentences: they teach nothing on a slide or a handout) replaced by one comment;
+    unchanged if it holds none or does not parse as Python (a magic, say)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    claims = [node for node in tree.body if isinstance(node, ast.Expr)
+              and isinstance(node.value, ast.Call)
+              and getattr(node.value.func, "id", None) == "claim"]
+    if not claims:
+        return source
+    lines, folded, skip = source.splitlines(), [], set()
+    runs: list[list[ast.stmt]] = []
+    for node in claims:
+        if runs and all(not lines[i].strip() for i in range(runs[-1][-1].end_lineno,
+                                                            node.lineno - 1)):
+            runs[-1].append(node)
+        else:
+            runs.append([node])
+    starts = {}
+    for run in runs:
+        starts[run[0].lineno - 1] = len(run)
+        skip.update(range(run[0].lineno - 1, run[-1].end_lineno))
+    for index, line in enumerate(lines):
+        if index in starts:
+            count = starts[index]
+            folded.append(f"# … {count} check{'s' if count > 1 else ''} of the text's claims "
+                          "(claim(...), in the notebook)")
+        elif index not in skip:
+            folded.append(line)
+    return "\n".join(folded)
+
+
+def deck_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What a deck shows of the executed ``nb``: its speaker notes added, claims folded, and
+    of a long code cell (``tag_slides.is_long_code``) only the output, or nothing if it has
+    none."""
+    deck = lecturer.with_notes(nb)
+    for cell in deck.cells:
+        if cell.cell_type != "code":
+            continue
+        if is_long_code(cell.source):
+            cell.metadata["transient"] = {"remove_source": True}
+            if not cell.get("outputs"):
+                cell.metadata.setdefault("slideshow", {})["slide_type"] = "skip"
+        cell.source = fold_claims(cell.source)
+    return deck
+
+
+#: The tags of the cells a handout leaves out: the exercises' answers.
+HANDOUT_DROPS = ("solution", "exercise-checks")
+
+
+def handout_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What a printed handout shows of the executed ``nb``: the code a slide shows (claims
+    folded) with every output; the set-up code that no slide shows, folded away (its output
+    stays); the exercises open, without their answers."""
+    out = nbformat.from_dict(nb)
+    out.cells = [cell for cell in out.cells
+                 if not any(tag in cell.metadata.get("tags", []) for tag in HANDOUT_DROPS)]
+    for cell in out.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.metadata.get("slideshow", {}).get("slide_type") == "skip":
+            cell.metadata["transient"] = {"remove_source": True}
+        cell.source = fold_claims(cell.source)
+    return out
 
 
 def notebook_summary(nb: nbformat.NotebookNode) -> tuple[str, list[str]]:
@@ -178,7 +259,10 @@ def index_html(title: str, cards: Iterable[dict], language: str = "en",
             f'<h2>{html.escape(card["title"])}</h2>'
             f'<p class="meta">{html.escape(time_text)}</p><ol>{goals}</ol>'
             f'<p class="links">{notebook_link} · '
-            f'<a href="{html.escape(card["slides"])}">{words["slides"]}</a></p></article>')
+            f'<a href="{html.escape(card["slides"])}">{words["slides"]}</a>'
+            + "".join(f' · <a href="{html.escape(card[key])}">{words[key]}</a>'
+                      for key in ("plan", "handout") if card.get(key))
+            + "</p></article>")
     other = words["other"] if other_edition else words.get("other_missing", words["other"])
     return f"""<!DOCTYPE html>
 <html lang="{language}"><head><meta charset="utf-8">
@@ -216,16 +300,20 @@ def _notebook(out: Path, source: Path, language: str) -> tuple[nbformat.Notebook
 
 
 def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False,
-          language: str = "en") -> list[dict]:
-    """Vendor the assets and write slides, notebook HTML (unless ``slides_only``) and index.
+          language: str = "en", handouts: bool = True) -> list[dict]:
+    """Vendor the assets and write slides (with speaker notes), lesson plans, notebook HTML
+    (unless ``slides_only``), handouts (if ``handouts``) and the index.
 
     ``names``: rebuild only the notebooks whose file name contains one of them (all when
     empty); the index always lists every notebook, with what has been built of each.
     ``language``: the edition ``out`` holds ("en", or "ko" for ``<site>/ko``).
+    ``handouts``: print each executed notebook's handout to PDF with chromium (skipped, with a
+    message, where chromium is not installed).
     """
     out, names = Path(out), list(names)
     vendor_assets(out)
     slides, pages = slides_exporter(language=language), html_exporter(language=language)
+    printed, planned = [], []
     for source in notebooks():
         selected = not names or any(name in source.name for name in names)
         deck_path = out / "slides" / f"{source.stem}.slides.html"
@@ -233,10 +321,78 @@ def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False,
         if not (selected or not deck_path.exists()):
             continue
         nb, executed = _notebook(out, source, language)
-        write_text(deck_path, slides.from_notebook_node(nb)[0])
+        write_text(deck_path, slides.from_notebook_node(deck_notebook(nb))[0])
+        planned.append((source, nb))
         if executed and not slides_only:
             write_text(page, pages.from_notebook_node(nb)[0])
+        if executed and handouts:
+            handout = out / "handouts" / f"{source.stem}.html"
+            write_text(handout, pages.from_notebook_node(handout_notebook(nb))[0])
+            printed.append(handout)
+    if printed:
+        if shutil.which("chromium") is None:
+            print("handouts not printed: install chromium (apt-get install chromium) for the "
+                  "PDFs", file=sys.stderr)
+        else:
+            print_pdfs(printed)
+    for source, nb in planned:      # after the handouts, which they link to
+        write_plan(out, source, nb, language)
     return write_index(out, language)
+
+
+def write_plan(out: Path, source: Path, nb: nbformat.NotebookNode, language: str) -> Path:
+    """Write the lesson plan of ``source`` (``nb``: its notebook) to ``out/plans``."""
+    title, goals = notebook_summary(nb)
+    pack = lecturer.load(source)
+    stem = source.stem
+    links = {"index": "../index.html",
+             "notebook": f"../html/{stem}.html" if (out / "html" / f"{stem}.html").exists()
+             else None,
+             "slides": f"../slides/{stem}.slides.html",
+             "handout": f"../handouts/{stem}.pdf"
+             if (out / "handouts" / f"{stem}.pdf").exists() else None}
+    target = out / "plans" / f"{stem}.html"
+    write_text(target, lecturer.plan_html(nb, pack, title=title, goals=goals, links=links,
+                                          language=language))
+    return target
+
+
+#: What a printed page adds to the notebook HTML: no prompts, code that wraps, figures that fit.
+PRINT_CSS = """
+.jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
+:root { --jp-cell-prompt-width: 0px; }
+pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+img { max-width: 100% !important; height: auto !important; }
+.jp-Cell { break-inside: avoid-page; }
+"""
+
+
+def print_pdfs(pages: Iterable[Path]) -> list[Path]:
+    """Print each HTML page to a PDF beside it (A4, typeset, offline); return the PDFs."""
+    from playwright.sync_api import sync_playwright
+
+    done = []
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=shutil.which("chromium"),
+                                       args=BROWSER_ARGS)
+        page = browser.new_page()
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            ("file:", "data:")) else route.abort())
+        for source in pages:
+            page.goto(Path(source).resolve().as_uri(), wait_until="load")
+            page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.isReady",
+                                   timeout=60_000)
+            page.evaluate("new Promise(done => MathJax.Hub.Queue(() => done(true)))")
+            page.add_style_tag(content=PRINT_CSS)
+            target = Path(source).with_suffix(".pdf")
+            with atomic_write(target) as handle:
+                handle.write(page.pdf(format="A4", print_background=True,
+                                      margin={"top": "14mm", "bottom": "14mm",
+                                              "left": "12mm", "right": "12mm"}))
+            target.chmod(0o644)
+            done.append(target)
+        browser.close()
+    return done
 
 
 def write_index(out: Path, language: str = "en") -> list[dict]:
@@ -252,7 +408,11 @@ def write_index(out: Path, language: str = "en") -> list[dict]:
         cards.append({"name": source.stem, "title": title, "goals": goals,
                       "seconds": timings.get(source.name),
                       "html": f"html/{page.name}" if page.exists() else None,
-                      "slides": f"slides/{source.stem}.slides.html"})
+                      "slides": f"slides/{source.stem}.slides.html",
+                      "plan": f"plans/{source.stem}.html"
+                      if (out / "plans" / f"{source.stem}.html").exists() else None,
+                      "handout": f"handouts/{source.stem}.pdf"
+                      if (out / "handouts" / f"{source.stem}.pdf").exists() else None})
     other = (out / "ko" / "index.html") if language == "en" else (out.parent / "index.html")
     write_text(out / "index.html", index_html(INDEX_TEXT[language]["title"], cards, language,
                                               other.exists()))
@@ -310,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
         return 0
     out = args.out if args.lang == "en" else args.out / args.lang
-    cards = build(out, names=args.names, slides_only=args.slides_only, language=args.lang)
+    cards = build(out, names=args.names, slides_only=args.slides_only, language=args.lang,
+                  handouts=not args.slides_only)
     print(f"{len(cards)} slide decks in {out / 'slides'}; index {out / 'index.html'}")
     return 0
 

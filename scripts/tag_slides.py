@@ -18,7 +18,9 @@ The rules, applied to each cell in order (the first that matches wins):
 3. The cell tagged ``parameters`` and the set-up cells (code cells whose first line of code,
    after comments and ``%``/``!`` magics, is an ``import`` or ``from`` statement) are
    skipped.
-4. A code cell longer than ``LONG_CODE_LINES`` lines is set-up work, not an idea: skipped.
+4. A code cell longer than ``LONG_CODE_LINES`` lines is work, not an idea, but its output may
+   be what the text discusses: it gets a sub-slide of its own, where the deck shows its
+   output and folds its code away (``scripts.build_site.deck_notebook``).
 5. A markdown cell starting with ``# `` or ``## `` starts a slide; ``### `` starts a sub-slide.
 6. A code cell continues the current (sub-)slide if it is the first code cell shown there;
    otherwise it starts a sub-slide, so each slide shows one piece of code and its output.
@@ -54,6 +56,11 @@ def is_setup_code(source: str) -> bool:
     return bool(code) and code[0].startswith(("import ", "from "))
 
 
+def is_long_code(source: str) -> bool:
+    """True if ``source`` has more than ``LONG_CODE_LINES`` lines: a deck shows only its output."""
+    return len(source.splitlines()) > LONG_CODE_LINES
+
+
 def rule_slide_type(cell: nbformat.NotebookNode, index: int, code_shown: bool) -> str:
     """The slide type the rules give ``cell`` at position ``index``.
 
@@ -72,8 +79,8 @@ def rule_slide_type(cell: nbformat.NotebookNode, index: int, code_shown: bool) -
     if cell.cell_type == "code":
         if "parameters" in tags or is_setup_code(source):
             return "skip"
-        if len(source.splitlines()) > LONG_CODE_LINES:
-            return "skip"
+        if is_long_code(source):
+            return "subslide"
         return "subslide" if code_shown else "-"
     first = source.lstrip()
     if first.startswith(("# ", "## ")):

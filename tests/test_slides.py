@@ -45,7 +45,7 @@ def test_rules_give_the_documented_slide_types():
     nb = _example()
     assert tag_slides.tag_notebook(nb) == len(nb.cells)
     assert _types(nb) == ["slide", "skip", "skip", "slide", "-", "-", "subslide", "subslide",
-                          "skip", "skip", "skip"]
+                          "subslide", "skip", "skip"]
 
 
 def test_tagging_twice_changes_nothing():
