@@ -28,7 +28,14 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e '.[notebooks,test]'
 	@touch $@
 
-env: $(STAMP)  ## create .venv and install the pinned dependencies and aelib (editable)
+# JupyterLab's settings that keep it off the network (no news prompt, no update check).
+LAB_SETTINGS := $(VENV)/etc/jupyter/jupyter_lab_config.json
+
+$(LAB_SETTINGS): scripts/jupyter/lab/overrides.json scripts/jupyter/lab/jupyter_lab_config.json \
+		scripts/offline_lab.py | $(STAMP)
+	$(BIN)/python -m scripts.offline_lab
+
+env: $(STAMP) $(LAB_SETTINGS)  ## create .venv, install the pinned dependencies and aelib (editable)
 
 run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides and index.html (LANG=ko: build/ko/)
 	$(LOCALE) $(BIN)/python -m scripts.run_notebooks $(EDITION) $(NOTEBOOKS)
@@ -45,7 +52,7 @@ run-fast: $(STAMP) $(NPM_STAMP)  ## the same in fast mode (smaller data, fewer e
 seeds: $(STAMP)  ## full mode with SEED 0, 1 and 2: every claim the notebooks assert must hold
 	$(BIN)/python -m scripts.run_notebooks $(NOTEBOOKS) --seeds 0 1 2
 
-test: $(STAMP) $(NPM_STAMP)  ## the whole test suite (notebooks in fast mode) and the linter
+test: $(STAMP) $(NPM_STAMP) $(LAB_SETTINGS)  ## the whole test suite (notebooks in fast mode) and the linter
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 
@@ -55,7 +62,7 @@ unit: $(STAMP)  ## quick: the unit tests of aelib only, no notebooks or benchmar
 lint: $(STAMP)  ## ruff over the package, tests, scripts and notebooks
 	$(BIN)/ruff check .
 
-lab: $(STAMP)  ## open JupyterLab on the notebooks
+lab: $(STAMP) $(LAB_SETTINGS)  ## open JupyterLab on the notebooks (offline: no news, no update checks)
 	$(BIN)/jupyter lab notebooks/
 
 # --keep-id: the committed cell ids stay (nbstripout would renumber them); cell tags, slide
