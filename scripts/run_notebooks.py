@@ -37,7 +37,7 @@ from typing import Any
 
 import nbformat
 
-from scripts import build_site, translations
+from scripts import build_site, lecturer, translations
 from scripts.notebook_runner import ROOT, NotebookFailed, execute, notebooks
 
 #: The paragraph of the first cell that starts "**Run time:**" (Korean: "**실행 시간:**"), up
@@ -72,7 +72,8 @@ def _execute(path: Path, env: dict[str, str], parameters: dict[str, Any] | None,
     """(path, executed notebook or partial one, None or the failure): a worker's job."""
     try:
         notebook = None if language == "en" else translations.korean_notebook(path)
-        result = execute(path, env=env, parameters=parameters, notebook=notebook)
+        notes = lecturer.note_templates(lecturer.load(path))
+        result = execute(path, env=env, parameters=parameters, notebook=notebook, notes=notes)
     except NotebookFailed as failure:
         return path, failure.notebook, str(failure)
     return path, result, None
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path.name:<40} {result.seconds:7.1f} s", flush=True)
     print(f"{len(selected)} notebooks in {time.perf_counter() - total:.0f} s: executed copies "
           f"in {out / 'notebooks'}, HTML in {out / 'html'}")
+    # The HTML is written above; the decks, plans, handouts and index from the executed copies.
     build_site.build(out, names=args.names, slides_only=True, language=args.lang)
     if args.lang != "en" and (site / "index.html").exists():
         build_site.write_index(site)   # the English index now links to this edition

@@ -48,3 +48,23 @@ def require_chromium() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the notebook runs of ``test_notebooks.run`` keep their model caches."""
+    return tmp_path_factory.mktemp("notebook-runs")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for a module's browser tests (Debian's, driven by Playwright's
+    sync API, which allows one instance at a time: so per module, not per session)."""
+    chromium = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from scripts.build_site import BROWSER_ARGS
+    with sync_playwright() as play:
+        handle = play.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        yield handle
+        handle.close()

@@ -15,6 +15,9 @@ checks share those executions:
 - run C: ``SEED = 1``, plus ``DATASET = "digits"`` (8x8 images) when the notebook's
   ``parameters`` cell has a DATASET, injected in a cell right after the ``parameters`` cell.
 
+Each run also fills the notebook's speaker notes (``scripts.lecturer``) in its kernel, as
+``make run`` does; ``test_pack.py`` builds the decks of runs A and B and checks them in chromium.
+
 A failure names the notebook, the run, the pass and the cell.
 """
 
@@ -35,6 +38,7 @@ import nbformat
 import pytest
 from conftest import ROOT, guarded_pythonpath, netguard
 
+from scripts import lecturer
 from scripts.notebook_runner import NotebookFailed, Result, execute, notebooks, parameter_names
 from scripts.run_notebooks import RUN_TIME_PARAGRAPH
 from scripts.translations import TRANSLATION_TAG, korean_notebook
@@ -364,17 +368,15 @@ def run(path: Path, name: str, tmp_root: Path) -> Run:
         try:
             if name == "B":
                 options["notebook"] = korean_notebook(path)
+            # Every run fills the speaker notes, as make run does: a note that quotes a value
+            # the notebook no longer has fails the run, naming its cell.
+            notes = lecturer.note_templates(lecturer.load(path))
             result = execute(path, env=kernel_env(cache), cell_timeout=CELL_TIMEOUT_SECONDS,
-                             **options)
+                             notes=notes, **options)
             _RUNS[key] = Run(result, None, cache)
         except NotebookFailed as failure:
             _RUNS[key] = Run(None, failure, cache)
     return _RUNS[key]
-
-
-@pytest.fixture(scope="session")
-def runs_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("notebook-runs")
 
 
 def require(found: Run, what: str) -> Result:

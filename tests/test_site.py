@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -12,7 +14,7 @@ import pytest
 from conftest import require_chromium
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from scripts import build_site
+from scripts import build_site, lecturer
 from scripts.notebook_runner import NOTEBOOK_DIR, execute
 
 SITE_NOTEBOOK = "01_likelihood_to_loss"
@@ -29,7 +31,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (build_site.NODE_MODULES / "reveal.js").is_dir():
         pytest.fail("site/node_modules is missing: run `make vendor` (npm ci in site/)")
     out = tmp_path_factory.mktemp("site")
-    result = execute(NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb", env={"AELIB_FAST": "1"})
+    source = NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb"
+    result = execute(source, env={"AELIB_FAST": "1"},
+                     notes=lecturer.note_templates(lecturer.load(source)))
     (out / "notebooks").mkdir()
     nbformat.write(result.notebook, out / "notebooks" / f"{SITE_NOTEBOOK}.ipynb")
     (out / "timings.json").write_text(json.dumps({f"{SITE_NOTEBOOK}.ipynb": result.seconds}))
@@ -46,7 +50,8 @@ def site_ko(site: Path) -> Path:
 
     out = site / "ko"
     source = NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb"
-    result = execute(source, env={"AELIB_FAST": "1"}, notebook=korean_notebook(source))
+    result = execute(source, env={"AELIB_FAST": "1"}, notebook=korean_notebook(source),
+                     notes=lecturer.note_templates(lecturer.load(source)))
     stamp_run_time(result.notebook, result.seconds, fast=True, language="ko")
     (out / "notebooks").mkdir(parents=True)
     nbformat.write(result.notebook, out / "notebooks" / f"{SITE_NOTEBOOK}.ipynb")
@@ -58,7 +63,9 @@ def site_ko(site: Path) -> Path:
 
 def _pages(site: Path) -> list[Path]:
     return [site / "index.html", site / "html" / f"{SITE_NOTEBOOK}.html",
-            site / "slides" / f"{SITE_NOTEBOOK}.slides.html"]
+            site / "slides" / f"{SITE_NOTEBOOK}.slides.html",
+            site / "plans" / f"{SITE_NOTEBOOK}.html",
+            site / "handouts" / f"{SITE_NOTEBOOK}.html"]
 
 
 @pytest.mark.notebook
@@ -95,6 +102,55 @@ def test_index_has_a_card_with_goals_time_and_links(site: Path):
     assert f'href="html/{SITE_NOTEBOOK}.html"' in index
     assert f'href="slides/{SITE_NOTEBOOK}.slides.html"' in index
     assert index.count("<li>") >= 3
+    # every card links its lesson plan; only the built notebook has a handout
+    assert index.count('">lesson plan</a>') == index.count('class="card"')
+    assert f'href="plans/{SITE_NOTEBOOK}.html"' in index
+    if shutil.which("chromium"):
+        assert f'href="handouts/{SITE_NOTEBOOK}.pdf"' in index
+        assert index.count("handout (PDF)") == 1
+
+
+@pytest.mark.notebook
+def test_the_deck_carries_the_filled_speaker_notes(site: Path):
+    deck = (site / "slides" / f"{SITE_NOTEBOOK}.slides.html").read_text(encoding="utf-8")
+    pack = lecturer.load(NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb")
+    assert deck.count('<aside class="notes">') == len(pack.notes)
+    assert "<strong>Ask the room.</strong>" in deck and "{" not in "".join(
+        re.findall(r'<aside class="notes">(.*?)</aside>', deck, re.S)).replace("{{", "")
+
+
+@pytest.mark.notebook
+def test_the_lesson_plan_has_both_sessions_live_cells_exercises_and_misconceptions(site: Path):
+    plan = (site / "plans" / f"{SITE_NOTEBOOK}.html").read_text(encoding="utf-8")
+    pack = lecturer.load(NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb")
+    assert "A 50-minute session" in plan and "A 90-minute session" in plan
+    assert re.search(r"<tfoot><tr><td>50</td>", plan) and re.search(r"<tfoot><tr><td>90</td>",
+                                                                    plan)
+    assert plan.count("<pre>") == len(pack.live)
+    for misconception in pack.misconceptions:
+        assert html.escape(misconception) in plan
+    assert 'href="../slides/' in plan and 'href="../index.html"' in plan
+
+
+@pytest.mark.notebook
+@pytest.mark.browser
+def test_the_handout_is_a_pdf_with_pages_and_the_notebook_s_title(site: Path, site_ko: Path):
+    require_chromium()
+    from pypdf import PdfReader
+
+    for folder in (site, site_ko):
+        pdf = folder / "handouts" / f"{SITE_NOTEBOOK}.pdf"
+        assert pdf.is_file(), f"no handout {pdf}"
+        reader = PdfReader(pdf)
+        assert len(reader.pages) >= 2
+        text = re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
+        nb = nbformat.read(folder / "notebooks" / f"{SITE_NOTEBOOK}.ipynb", as_version=4)
+        title = build_site.notebook_summary(nb)[0]
+        assert re.sub(r"\s+", "", title) in text, f"{pdf}: the title {title!r} is not in its text"
+        # the answers are left out of the handout; the notebook's page has them
+        shown = {kind: re.sub(r"<[^>]+>", "", (folder / kind / f"{SITE_NOTEBOOK}.html")
+                              .read_text(encoding="utf-8")) for kind in ("handouts", "html")}
+        assert "solution=True" in shown["html"] and "solution=True" not in shown["handouts"]
 
 
 @pytest.mark.notebook
@@ -150,16 +206,6 @@ def test_vendor_assets_needs_node_modules(tmp_path: Path):
 
 
 # --- in a real browser ------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_chromium()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as play:
-        handle = play.chromium.launch(executable_path=chromium, args=build_site.BROWSER_ARGS)
-        yield handle
-        handle.close()
-
 
 @pytest.fixture
 def offline_page(browser):
