@@ -32,6 +32,7 @@ from aelib.paths import atomic_write
 from scripts import lecturer
 from scripts.notebook_runner import notebooks
 from scripts.tag_slides import is_long_code
+from scripts.translations import korean_notebook, korean_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -295,7 +296,6 @@ def _notebook(out: Path, source: Path, language: str) -> tuple[nbformat.Notebook
         return nbformat.read(executed, as_version=4), True
     if language == "en":
         return nbformat.read(source, as_version=4), False
-    from scripts.translations import korean_notebook  # imports this module
     return korean_notebook(source), False
 
 
@@ -343,7 +343,7 @@ def build(out: Path, *, names: Iterable[str] = (), slides_only: bool = False,
 def write_plan(out: Path, source: Path, nb: nbformat.NotebookNode, language: str) -> Path:
     """Write the lesson plan of ``source`` (``nb``: its notebook) to ``out/plans``."""
     title, goals = notebook_summary(nb)
-    pack = lecturer.load(source)
+    pack = lecturer.load(source) if language == "en" else korean_pack(source)
     stem = source.stem
     links = {"index": "../index.html",
              "notebook": f"../html/{stem}.html" if (out / "html" / f"{stem}.html").exists()

@@ -53,14 +53,14 @@ WORDS = {
            "exercises": "Exercises to set", "misconceptions": "Misconceptions it corrects",
            "goals": "Learning goals", "index": "all notebooks", "slides": "slides",
            "notebook": "the notebook", "handout": "handout (PDF)", "slide": "on the slide",
-           "total": "total"},
+           "total": "total", "in class": "in class", "homework": "homework"},
     "ko": {"say": "말할 것", "ask": "청중에게 물을 것", "point": "가리킬 숫자",
            "plan": "수업 계획", "session50": "50분 수업", "session90": "90분 수업",
            "minutes": "분", "activity": "활동", "live": "수업 중에 실행할 셀",
            "widget": "보여 줄 위젯", "exercises": "낼 연습 문제",
            "misconceptions": "바로잡는 오해", "goals": "학습 목표", "index": "전체 노트북",
            "slides": "슬라이드", "notebook": "노트북", "handout": "유인물 (PDF)",
-           "slide": "슬라이드", "total": "합계"},
+           "slide": "슬라이드", "total": "합계", "in class": "수업 중", "homework": "과제"},
 }
 # A field may name a variable and index or attribute into it, nothing more: no calls.
 _FIELD = re.compile(r"^[A-Za-z_]\w*(?:\.\w+|\[[^\[\]{}()]+\])*$")
@@ -252,7 +252,7 @@ def plan_html(nb: nbformat.NotebookNode, pack: Pack, *, title: str, goals: Itera
     live = "".join(f"<li><span class=\"where\">{esc(titles[cell_id])}</span>"
                    f"<pre>{esc(_cell_summary(cells[cell_id]))}</pre></li>"
                    for cell_id in pack.live)
-    exercises = "".join(f"<li><strong>{e['number']}</strong> ({esc(e['when'])}): "
+    exercises = "".join(f"<li><strong>{e['number']}</strong> ({esc(words[e['when']])}): "
                         f"{esc(prompts.get(e['number'], ''))}<br><em>{esc(e['why'])}</em></li>"
                         for e in pack.exercises)
     misconceptions = "".join(f"<li>{esc(text)}</li>" for text in pack.misconceptions)

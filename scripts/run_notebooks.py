@@ -72,7 +72,8 @@ def _execute(path: Path, env: dict[str, str], parameters: dict[str, Any] | None,
     """(path, executed notebook or partial one, None or the failure): a worker's job."""
     try:
         notebook = None if language == "en" else translations.korean_notebook(path)
-        notes = lecturer.note_templates(lecturer.load(path))
+        pack = lecturer.load(path) if language == "en" else translations.korean_pack(path)
+        notes = lecturer.note_templates(pack, language)
         result = execute(path, env=env, parameters=parameters, notebook=notebook, notes=notes)
     except NotebookFailed as failure:
         return path, failure.notebook, str(failure)

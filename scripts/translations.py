@@ -16,6 +16,12 @@ tool opens it: Poedit, Weblate, ``msgfmt --check``):
   the like, and the string keys of dict literals (the notebooks' legend and row labels).
   ``notebooks/locale/ko/LC_MESSAGES/aelib.po`` holds those of aelib's own figures.
 
+- one entry per text of the notebook's lecturer's pack (``scripts.lecturer``): each part of
+  each speaker note (context ``note <cell id> say|ask|point``; a translation keeps the note's
+  ``{field}``s, which the kernel fills) and each line of the lesson plan (``plan widget``,
+  ``plan misconception <n>``, ``plan exercise <n>``, ``plan session50 <n>``, ...).
+  ``korean_pack`` builds the Korean pack from them.
+
 The closing glossary cell of every notebook is not translated cell by cell: it lists terms
 (its metadata ``glossary``) whose English and Korean names are kept once, in
 ``notebooks/locale/glossary.csv``, and is rendered from there in both languages.
@@ -43,6 +49,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from aelib.i18n import FIGURE_CONTEXT, LIBRARY_DOMAIN, LOCALE_DIR, catalogue_path, fields, literal
 from aelib.paths import atomic_write
+from scripts import lecturer
 from scripts.notebook_runner import ROOT, notebooks
 
 LANGUAGE = "ko"
@@ -178,6 +185,38 @@ def messages(nb: nbformat.NotebookNode) -> list[Message]:
     return cells + list(figures.values())
 
 
+#: The context of a note's parts begins with this; their translations keep the note's fields.
+NOTE_CONTEXT = "note "
+
+
+def _pack_texts(pack: lecturer.Pack) -> list[tuple[str, str, str]]:
+    """(context, English, where) of every text of ``pack``, in the file's order."""
+    texts = [(f"{NOTE_CONTEXT}{cell_id} {part}", note[part], f"note on cell {cell_id}")
+             for cell_id, note in pack.notes.items() for part in lecturer.NOTE_PARTS]
+    texts.append(("plan widget", pack.widget, "plan: widget"))
+    texts += [(f"plan misconception {i}", text, "plan: misconceptions")
+              for i, text in enumerate(pack.misconceptions, 1)]
+    texts += [(f"plan exercise {e['number']}", e["why"], "plan: exercises")
+              for e in pack.exercises]
+    texts += [(f"plan {key} {i}", step["activity"], f"plan: {key}")
+              for key in lecturer.SESSIONS for i, step in enumerate(pack.sessions[key], 1)]
+    return texts
+
+
+def pack_messages(path: Path, nb: nbformat.NotebookNode | None = None) -> list[Message]:
+    """What the catalogue of notebook ``path`` holds of its lecturer's pack."""
+    pack = lecturer.load(path, nb=nb)
+    return [Message(context, english, f"lecturer's pack, {where}")
+            for context, english, where in _pack_texts(pack)]
+
+
+def notebook_messages(path: Path) -> list[Message]:
+    """What the catalogue of notebook ``path`` holds: its cells' and figures' text, then its
+    lecturer's pack's."""
+    nb = nbformat.read(path, as_version=4)
+    return messages(nb) + pack_messages(path, nb)
+
+
 def library_messages() -> list[Message]:
     """aelib's own figure text: default titles and labels of its plotting functions."""
     found: dict[str, Message] = {}
@@ -192,7 +231,7 @@ def _domains(names: Iterable[str] = ()) -> Iterator[tuple[str, list[Message]]]:
     names = list(names)
     for path in notebooks():
         if not names or any(name in path.name for name in names):
-            yield path.stem, messages(nbformat.read(path, as_version=4))
+            yield path.stem, notebook_messages(path)
     if not names or any(name in LIBRARY_DOMAIN for name in names):
         yield LIBRARY_DOMAIN, library_messages()
 
@@ -279,8 +318,9 @@ def problems(domain: str, found: list[Message], locale_dir: Path = LOCALE_DIR) -
     contexts = {e.msgctxt for e in catalogue if not e.obsolete}
     said = []
     for message in found:
-        what = "figure text " + repr(message.english[:60]) if message.context == FIGURE_CONTEXT \
-            else f"markdown {message.where}"
+        what = "figure text " + repr(message.english[:60]) \
+            if message.context == FIGURE_CONTEXT else f"markdown {message.where}" \
+            if message.context.startswith("cell ") else f"{message.where} ({message.context})"
         entry = entries.get((message.context, message.english))
         if entry is None:
             stale = message.context != FIGURE_CONTEXT and message.context in contexts
@@ -290,8 +330,8 @@ def problems(domain: str, found: list[Message], locale_dir: Path = LOCALE_DIR) -
             said.append(f"{name} {what}: fuzzy, the translation needs review")
         elif not entry.msgstr.strip():
             said.append(f"{name} {what}: not translated yet")
-        elif message.context == FIGURE_CONTEXT and \
-                sorted(fields(entry.msgstr)) != sorted(fields(entry.msgid)):
+        elif (message.context == FIGURE_CONTEXT or message.context.startswith(NOTE_CONTEXT)) \
+                and sorted(fields(entry.msgstr)) != sorted(fields(entry.msgid)):
             said.append(f"{name} {what}: the translation must keep the fields "
                         f"{fields(entry.msgid)}")
     return said
@@ -399,6 +439,30 @@ def korean_notebook(path: Path, locale_dir: Path = LOCALE_DIR) -> nbformat.Noteb
     nb.cells.insert(parameters + 1, switch)
     nb.metadata["language"] = LANGUAGE
     return nb
+
+
+def korean_pack(path: Path, locale_dir: Path = LOCALE_DIR) -> lecturer.Pack:
+    """The lecturer's pack of ``path`` with every note and plan line in Korean, from the
+    notebook's catalogue (``CatalogueOutOfDate`` when an entry is missing or stale)."""
+    pack = lecturer.load(path)
+    said = problems(path.stem, pack_messages(path), locale_dir)
+    if said:
+        raise CatalogueOutOfDate(f"{path.name}: the Korean catalogue of its lecturer's pack "
+                                 "is not up to date (python -m scripts.translations status):"
+                                 "\n  " + "\n  ".join(said))
+    entries = {_key(e): e.msgstr for e in read_catalogue(catalogue_path(LANGUAGE, path.stem,
+                                                                        locale_dir))}
+    korean = {context: entries[(context, english)]
+              for context, english, _ in _pack_texts(pack)}
+    return lecturer.Pack(
+        pack.notebook,
+        {cell_id: {part: korean[f"{NOTE_CONTEXT}{cell_id} {part}"] for part in note}
+         for cell_id, note in pack.notes.items()},
+        korean["plan widget"], list(pack.live),
+        [korean[f"plan misconception {i}"] for i in range(1, len(pack.misconceptions) + 1)],
+        [{**e, "why": korean[f"plan exercise {e['number']}"]} for e in pack.exercises],
+        {key: [{**step, "activity": korean[f"plan {key} {i}"]}
+               for i, step in enumerate(steps, 1)] for key, steps in pack.sessions.items()})
 
 
 # --------------------------------------------------------------------------- command line

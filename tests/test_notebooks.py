@@ -41,7 +41,7 @@ from conftest import ROOT, guarded_pythonpath, netguard
 from scripts import lecturer
 from scripts.notebook_runner import NotebookFailed, Result, execute, notebooks, parameter_names
 from scripts.run_notebooks import RUN_TIME_PARAGRAPH
-from scripts.translations import TRANSLATION_TAG, korean_notebook
+from scripts.translations import TRANSLATION_TAG, korean_notebook, korean_pack
 
 NOTEBOOKS = notebooks()
 IDS = [p.stem for p in NOTEBOOKS]
@@ -366,11 +366,13 @@ def run(path: Path, name: str, tmp_root: Path) -> Run:
                    "B": {},
                    "C": {"parameters": variant_parameters(path)}}[name]
         try:
+            pack = lecturer.load(path)
             if name == "B":
                 options["notebook"] = korean_notebook(path)
+                pack = korean_pack(path)
             # Every run fills the speaker notes, as make run does: a note that quotes a value
             # the notebook no longer has fails the run, naming its cell.
-            notes = lecturer.note_templates(lecturer.load(path))
+            notes = lecturer.note_templates(pack, "ko" if name == "B" else "en")
             result = execute(path, env=kernel_env(cache), cell_timeout=CELL_TIMEOUT_SECONDS,
                              notes=notes, **options)
             _RUNS[key] = Run(result, None, cache)

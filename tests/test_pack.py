@@ -254,7 +254,8 @@ def test_every_slide_fits_the_projector_and_the_deck_has_speaker_notes(
     notes = html.count('<aside class="notes">')
     assert notes == len(lecturer.load(path).notes), \
         f"{deck.name}: {notes} speaker notes, the pack has {len(lecturer.load(path).notes)}"
-    assert "**Say.**" not in html and "<strong>Say.</strong>" in html
+    say = lecturer.WORDS[language]["say"]
+    assert f"**{say}.**" not in html and f"<strong>{say}.</strong>" in html
     problems = []
     for width, height in VIEWPORTS:
         page = browser.new_page(viewport={"width": width, "height": height})

@@ -46,12 +46,12 @@ def site_ko(site: Path) -> Path:
     """build/ko beside it: the Korean edition of the same notebook, executed and built as
     ``make run LANG=ko`` does; then the English index, which now links to it."""
     from scripts.run_notebooks import stamp_run_time
-    from scripts.translations import korean_notebook
+    from scripts.translations import korean_notebook, korean_pack
 
     out = site / "ko"
     source = NOTEBOOK_DIR / f"{SITE_NOTEBOOK}.ipynb"
     result = execute(source, env={"AELIB_FAST": "1"}, notebook=korean_notebook(source),
-                     notes=lecturer.note_templates(lecturer.load(source)))
+                     notes=lecturer.note_templates(korean_pack(source), "ko"))
     stamp_run_time(result.notebook, result.seconds, fast=True, language="ko")
     (out / "notebooks").mkdir(parents=True)
     nbformat.write(result.notebook, out / "notebooks" / f"{SITE_NOTEBOOK}.ipynb")

@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 
 from aelib import i18n, plotting
-from scripts import translations
+from scripts import lecturer, translations
 from scripts.notebook_runner import notebooks
 from scripts.run_notebooks import RUN_TIME_PARAGRAPH, stamp_run_time
 from scripts.translations import Message
@@ -31,8 +31,7 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 def found(domain: str) -> list[Message]:
     if domain == i18n.LIBRARY_DOMAIN:
         return translations.library_messages()
-    return translations.messages(nbformat.read(ROOT / "notebooks" / f"{domain}.ipynb",
-                                               as_version=4))
+    return translations.notebook_messages(ROOT / "notebooks" / f"{domain}.ipynb")
 
 
 def catalogue(domain: str) -> polib.POFile:
@@ -122,6 +121,48 @@ def test_korean_notebooks_refuse_a_stale_catalogue(one_catalogue, tmp_path):
     nbformat.write(nb, changed)
     with pytest.raises(translations.CatalogueOutOfDate, match=rf"{domain}.ipynb.*cell 0 "):
         translations.korean_notebook(changed, locale)
+
+
+def test_korean_packs_refuse_a_stale_catalogue_naming_the_note(one_catalogue):
+    domain, _, locale = one_catalogue
+    path = ROOT / "notebooks" / f"{domain}.ipynb"
+    assert translations.korean_pack(path, locale).notebook == domain
+    po = translations.read_catalogue(i18n.catalogue_path("ko", domain, locale))
+    entry = next(e for e in po if e.msgctxt.startswith(translations.NOTE_CONTEXT))
+    entry.msgid += " (older English)"
+    po.save(str(i18n.catalogue_path("ko", domain, locale)))
+    cell_id, part = entry.msgctxt.split()[1:]
+    with pytest.raises(translations.CatalogueOutOfDate,
+                       match=rf"{domain}.ipynb: the Korean catalogue of its lecturer's pack.*"
+                             rf"note on cell {cell_id} \(note {cell_id} {part}\): stale"):
+        translations.korean_pack(path, locale)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_korean_packs_translate_every_text_and_keep_numbers_and_fields(path):
+    english, korean = lecturer.load(path), translations.korean_pack(path)
+    assert korean.live == english.live and list(korean.notes) == list(english.notes)
+    pairs = [(f"note {cell_id} {part}", english.notes[cell_id][part],
+              korean.notes[cell_id][part])
+             for cell_id in english.notes for part in lecturer.NOTE_PARTS]
+    pairs += [("plan widget", english.widget, korean.widget)]
+    pairs += [(f"plan exercise {a['number']}", a["why"], b["why"])
+              for a, b in zip(english.exercises, korean.exercises, strict=True)]
+    pairs += [(f"plan misconception {i}", a, b) for i, (a, b) in
+              enumerate(zip(english.misconceptions, korean.misconceptions, strict=True), 1)]
+    pairs += [(f"plan {key} {i}", a["activity"], b["activity"]) for key in lecturer.SESSIONS
+              for i, (a, b) in enumerate(zip(english.sessions[key], korean.sessions[key],
+                                             strict=True), 1)]
+    wrong = []
+    for where, a, b in pairs:
+        if not HANGUL.search(b):
+            wrong.append(f"{where}: no Korean in the translation")
+        if sorted(lecturer.template_fields(a)) != sorted(lecturer.template_fields(b)):
+            wrong.append(f"{where}: the fields differ")
+        lost = Counter(NUMBER.findall(a)) - Counter(NUMBER.findall(b))
+        if lost:
+            wrong.append(f"{where}: numbers missing from the Korean: {sorted(lost)}")
+    assert not wrong, f"{path.name}:\n" + "\n".join(wrong)
 
 
 # --------------------------------------------------------------------------- the Korean text
