@@ -24,7 +24,10 @@ The rules, applied to each cell in order (the first that matches wins):
 5. A markdown cell starting with ``# `` or ``## `` starts a slide; ``### `` starts a sub-slide.
 6. A code cell continues the current (sub-)slide if it is the first code cell shown there;
    otherwise it starts a sub-slide, so each slide shows one piece of code and its output.
-7. Any other markdown cell continues the current (sub-)slide.
+7. In "Check yourself", an exercise's cell (tagged ``exercise``) continues the slide of its
+   question, the markdown cell right before it; that question starts a sub-slide when the
+   current slide already shows code (an earlier exercise), so each slide shows one exercise.
+8. Any other markdown cell continues the current (sub-)slide.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ SKIP_TAG = "slides-skip"
 #: Cells a deck never shows: the answers of the exercises.
 ANSWER_TAGS = ("exercise-checks", "solution")
 NOTES_TAG = "slides-notes"
+EXERCISE_TAG = "exercise"
 LONG_CODE_LINES = 30
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 
@@ -61,10 +65,12 @@ def is_long_code(source: str) -> bool:
     return len(source.splitlines()) > LONG_CODE_LINES
 
 
-def rule_slide_type(cell: nbformat.NotebookNode, index: int, code_shown: bool) -> str:
+def rule_slide_type(cell: nbformat.NotebookNode, index: int, code_shown: bool,
+                    question: bool = False) -> str:
     """The slide type the rules give ``cell`` at position ``index``.
 
-    ``code_shown`` says whether the current (sub-)slide already shows a code cell.
+    ``code_shown`` says whether the current (sub-)slide already shows a code cell; ``question``
+    whether the next cell is an exercise (so this one is its question).
     """
     if not isinstance(index, int) or index < 0:
         raise ValueError(f"index must be a non-negative int, got {index!r}")
@@ -77,6 +83,8 @@ def rule_slide_type(cell: nbformat.NotebookNode, index: int, code_shown: bool) -
     if index == 0:
         return "slide"
     if cell.cell_type == "code":
+        if EXERCISE_TAG in tags:
+            return "-"
         if "parameters" in tags or is_setup_code(source):
             return "skip"
         if is_long_code(source):
@@ -85,7 +93,7 @@ def rule_slide_type(cell: nbformat.NotebookNode, index: int, code_shown: bool) -
     first = source.lstrip()
     if first.startswith(("# ", "## ")):
         return "slide"
-    if first.startswith("### "):
+    if first.startswith("### ") or (question and code_shown):
         return "subslide"
     return "-"
 
@@ -98,8 +106,10 @@ def tag_notebook(nb: nbformat.NotebookNode, *, force: bool = False) -> int:
     code_shown = False
     for index, cell in enumerate(nb.cells):
         current = cell.metadata.get("slideshow", {}).get("slide_type")
+        question = index + 1 < len(nb.cells) and \
+            EXERCISE_TAG in nb.cells[index + 1].metadata.get("tags", [])
         wanted = current if current in SLIDE_TYPES and not force else \
-            rule_slide_type(cell, index, code_shown)
+            rule_slide_type(cell, index, code_shown, question)
         if wanted != current:
             cell.metadata.setdefault("slideshow", {})["slide_type"] = wanted
             changed += 1

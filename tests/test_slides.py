@@ -48,6 +48,19 @@ def test_rules_give_the_documented_slide_types():
                           "subslide", "skip", "skip"]
 
 
+def test_each_exercise_gets_a_slide_with_its_question():
+    checks = new_code_cell("exercise_1 = ...")
+    checks.metadata["tags"] = ["exercise-checks"]
+    cells = [new_markdown_cell("## Check yourself"), checks]
+    for number in (1, 2, 3):
+        exercise = new_code_cell(f"answer_{number} = None\nexercise_{number}.check(answer_{number})")
+        exercise.metadata["tags"] = ["exercise"]
+        cells += [new_markdown_cell(f"**{number}.** A question."), exercise]
+    nb = new_notebook(cells=[new_markdown_cell("# 09 · Title"), *cells])
+    tag_slides.tag_notebook(nb)
+    assert _types(nb) == ["slide", "slide", "skip", "-", "-", "subslide", "-", "subslide", "-"]
+
+
 def test_tagging_twice_changes_nothing():
     nb = _example()
     tag_slides.tag_notebook(nb)
