@@ -1,4 +1,5 @@
-"""Build the offline site in build/: notebook HTML, reveal.js slides and an index page.
+"""Build the offline site in build/: notebook HTML, reveal.js slides, the lecturer's pack and an
+index page.
 
     python -m scripts.build_site [--out build] [--slides-only] [NAME_PART ...]
 
@@ -7,6 +8,11 @@ notebooks/ when a notebook has not been run) and the run times that ``scripts.ru
 records in ``<out>/timings.json``. Every script, style sheet and font the pages load is copied
 from ``site/node_modules`` (``make vendor``) into ``<out>/assets``, so the folder can be zipped
 and opened from file:// with no network.
+
+Beside each notebook's page and deck: its lesson plan (``plans/``, from its lecturer's pack,
+``scripts.lecturer``) and a printable handout (``handouts/``, an A4 PDF printed by chromium).
+The decks use the collection's template (``SLIDES_TEMPLATE``) and carry the speaker notes that
+``make run`` filled in the kernel.
 
 ``--lang ko`` builds the Korean edition in ``<out>/ko`` the same way (its own assets, so that
 folder stands alone); each edition's index links to the other.
@@ -452,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder")
     parser.add_argument("--slides-only", action="store_true",
-                        help="write slides and the index, not the notebook HTML")
+                        help="write slides, plans and the index, not the notebook HTML or the "
+                             "handouts")
     parser.add_argument("--screenshots", type=Path, metavar="DOCS",
                         help="only photograph the built index and a slide into DOCS")
     parser.add_argument("--lang", choices=tuple(INDEX_TEXT), default="en",

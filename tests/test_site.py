@@ -293,3 +293,27 @@ def test_make_run_writes_the_measured_run_time_into_the_executed_copy():
     assert nb.cells[0].source.endswith("(measured by `make run`).\n\nMore text.")
     stamp_run_time(nb, 12.0, fast=True)
     assert "12 s in fast mode" in nb.cells[0].source and "41 s" not in nb.cells[0].source
+
+
+@pytest.mark.browser
+@pytest.mark.notebook
+def test_the_speaker_view_shows_the_notes_offline(site: Path, offline_page):
+    page = offline_page
+    page.goto((site / "slides" / f"{SITE_NOTEBOOK}.slides.html").as_uri(), wait_until="load")
+    page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=30_000)
+    expected = page.evaluate("""() => {
+        const note = document.querySelector('aside.notes');
+        const where = Reveal.getIndices(note.closest('section'));
+        Reveal.slide(where.h, where.v || 0);
+        return note.textContent.trim().split(/\\s+/).slice(0, 6).join(' ');
+    }""")
+    with page.context.expect_page() as opened:
+        page.keyboard.press("s")
+    speaker = opened.value
+    speaker.wait_for_selector(".speaker-controls-notes", timeout=30_000)
+    speaker.wait_for_function(
+        "document.querySelector('.speaker-controls-notes').textContent.includes('Ask the room')",
+        timeout=30_000)
+    shown = " ".join(speaker.locator(".speaker-controls-notes").inner_text().split())
+    assert expected in shown, f"the speaker view shows {shown[:200]!r}"
+    assert page.blocked == []
