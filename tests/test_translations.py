@@ -133,7 +133,7 @@ def test_korean_packs_refuse_a_stale_catalogue_naming_the_note(one_catalogue):
     po.save(str(i18n.catalogue_path("ko", domain, locale)))
     cell_id, part = entry.msgctxt.split()[1:]
     with pytest.raises(translations.CatalogueOutOfDate,
-                       match=rf"{domain}.ipynb: the Korean catalogue of its lecturer's pack.*"
+                       match=rf"(?s){domain}.ipynb: the Korean catalogue of its lecturer's pack.*"
                              rf"note on cell {cell_id} \(note {cell_id} {part}\): stale"):
         translations.korean_pack(path, locale)
 
