@@ -72,8 +72,10 @@ def _execute(path: Path, env: dict[str, str], parameters: dict[str, Any] | None,
     """(path, executed notebook or partial one, None or the failure): a worker's job."""
     try:
         notebook = None if language == "en" else translations.korean_notebook(path)
-        pack = lecturer.load(path) if language == "en" else translations.korean_pack(path)
-        notes = lecturer.note_templates(pack, language)
+        notes = None
+        if lecturer.pack_path(path).exists():   # every notebook of the collection has one
+            pack = lecturer.load(path) if language == "en" else translations.korean_pack(path)
+            notes = lecturer.note_templates(pack, language)
         result = execute(path, env=env, parameters=parameters, notebook=notebook, notes=notes)
     except NotebookFailed as failure:
         return path, failure.notebook, str(failure)
