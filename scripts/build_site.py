@@ -52,16 +52,18 @@ INDEX_TEXT = {
     "en": {"title": COLLECTION_TITLE, "ran": "run time {seconds:.1f} s", "not_run": "not run yet",
            "read": "read the notebook", "no_html": "HTML not built", "slides": "slides",
            "plan": "lesson plan", "handout": "handout (PDF)",
-           "intro": "Every notebook executed, with its figures, and its slides (arrow keys to "
-                    "move; press <kbd>S</kbd> for speaker notes). Everything here works offline.",
+           "intro": "Every notebook executed, with its figures; its slides (arrow keys to move; "
+                    "press <kbd>S</kbd> for the speaker notes); a lesson plan for a 50- or "
+                    "90-minute class; and a handout to print. Everything here works offline.",
            "other": '<a href="ko/index.html" lang="ko">한국어판 (the Korean edition)</a>',
            "other_missing": "한국어판 (the Korean edition): <code>make run LANG=ko</code>"},
     "ko": {"title": "오토인코더의 모든 것 — Autoencoders from the ground up",
            "ran": "실행 시간 {seconds:.1f} s", "not_run": "아직 실행하지 않음",
            "read": "노트북 읽기", "no_html": "HTML을 아직 만들지 않음", "slides": "슬라이드",
            "plan": "수업 계획", "handout": "유인물 (PDF)",
-           "intro": "모든 노트북을 실행한 결과(그림 포함)와 슬라이드입니다 (화살표 키로 이동, "
-                    "<kbd>S</kbd> 키로 발표자 노트). 여기 있는 모든 것은 오프라인에서 동작합니다.",
+           "intro": "모든 노트북을 실행한 결과(그림 포함), 슬라이드(화살표 키로 이동, "
+                    "<kbd>S</kbd> 키로 발표자 노트), 50분 또는 90분 수업의 수업 계획, 인쇄용 "
+                    "유인물입니다. 여기 있는 모든 것은 오프라인에서 동작합니다.",
            "other": '<a href="../index.html" lang="en">English edition (영어판)</a>'},
 }
 # Relative to build/html and build/slides: both sit one level below build/.
