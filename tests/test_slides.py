@@ -53,7 +53,8 @@ def test_each_exercise_gets_a_slide_with_its_question():
     checks.metadata["tags"] = ["exercise-checks"]
     cells = [new_markdown_cell("## Check yourself"), checks]
     for number in (1, 2, 3):
-        exercise = new_code_cell(f"answer_{number} = None\nexercise_{number}.check(answer_{number})")
+        exercise = new_code_cell(f"answer_{number} = None\n"
+                                 f"exercise_{number}.check(answer_{number})")
         exercise.metadata["tags"] = ["exercise"]
         cells += [new_markdown_cell(f"**{number}.** A question."), exercise]
     nb = new_notebook(cells=[new_markdown_cell("# 09 · Title"), *cells])
