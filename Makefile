@@ -37,7 +37,7 @@ $(LAB_SETTINGS): scripts/jupyter/lab/overrides.json scripts/jupyter/lab/jupyter_
 
 env: $(STAMP) $(LAB_SETTINGS)  ## create .venv, install the pinned dependencies and aelib (editable)
 
-run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides and index.html (LANG=ko: build/ko/)
+run: $(STAMP) $(NPM_STAMP)  ## execute every notebook; build/ gets HTML, slides, plans, handouts, index.html (LANG=ko: build/ko/)
 	$(LOCALE) $(BIN)/python -m scripts.run_notebooks $(EDITION) $(NOTEBOOKS)
 
 run-ko:  ## the Korean edition into build/ko (the same as make run LANG=ko)
@@ -56,7 +56,7 @@ test: $(STAMP) $(NPM_STAMP) $(LAB_SETTINGS)  ## the whole test suite (notebooks 
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 
-unit: $(STAMP)  ## quick: the unit tests of aelib only, no notebooks or benchmark scripts
+unit: $(STAMP) $(LAB_SETTINGS)  ## quick: the unit tests of aelib only, no notebooks or benchmark scripts
 	$(BIN)/python -m pytest -m "not notebook and not benchmark" -q
 
 lint: $(STAMP)  ## ruff over the package, tests, scripts and notebooks
