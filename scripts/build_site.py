@@ -37,7 +37,7 @@ from traitlets.config import Config
 from aelib.paths import atomic_write
 from scripts import lecturer
 from scripts.notebook_runner import notebooks
-from scripts.tag_slides import is_long_code
+from scripts.tag_slides import ANSWER_TAGS, is_long_code
 from scripts.translations import korean_notebook, korean_pack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,17 +206,13 @@ def deck_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return deck
 
 
-#: The tags of the cells a handout leaves out: the exercises' answers.
-HANDOUT_DROPS = ("solution", "exercise-checks")
-
-
 def handout_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """What a printed handout shows of the executed ``nb``: the code a slide shows (claims
     folded) with every output; the set-up code that no slide shows, folded away (its output
     stays); the exercises open, without their answers."""
     out = nbformat.from_dict(nb)
     out.cells = [cell for cell in out.cells
-                 if not any(tag in cell.metadata.get("tags", []) for tag in HANDOUT_DROPS)]
+                 if not any(tag in cell.metadata.get("tags", []) for tag in ANSWER_TAGS)]
     for cell in out.cells:
         if cell.cell_type != "code":
             continue
@@ -375,6 +371,14 @@ img { max-width: 100% !important; height: auto !important; }
 """
 
 
+def _local_only(route) -> None:
+    """A Playwright route handler: files and inline data load, anything else is refused."""
+    if route.request.url.startswith(("file:", "data:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
 def print_pdfs(pages: Iterable[Path]) -> list[Path]:
     """Print each HTML page to a PDF beside it (A4, typeset, offline); return the PDFs."""
     from playwright.sync_api import sync_playwright
@@ -384,8 +388,7 @@ def print_pdfs(pages: Iterable[Path]) -> list[Path]:
         browser = play.chromium.launch(executable_path=shutil.which("chromium"),
                                        args=BROWSER_ARGS)
         page = browser.new_page()
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            ("file:", "data:")) else route.abort())
+        page.route("**/*", _local_only)
         for source in pages:
             page.goto(Path(source).resolve().as_uri(), wait_until="load")
             page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.isReady",
@@ -443,8 +446,7 @@ def take_screenshots(out: Path, docs: Path, deck: str) -> list[Path]:
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            "file:") else route.abort())
+        page.route("**/*", _local_only)
         for source, target, is_deck in shots:
             page.goto(source.resolve().as_uri(), wait_until="load")
             if is_deck:

@@ -33,12 +33,13 @@ import string
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from scripts.notebook_runner import NOTEBOOK_DIR, NOTES_KEY, notebooks
+from scripts.tag_slides import EXERCISE_TAG
 
 PACK_DIR = NOTEBOOK_DIR / "lecturer"
 NOTE_PARTS = ("say", "ask", "point")
@@ -52,15 +53,15 @@ WORDS = {
            "live": "Cells to run live", "widget": "Widget to show",
            "exercises": "Exercises to set", "misconceptions": "Misconceptions it corrects",
            "goals": "Learning goals", "index": "all notebooks", "slides": "slides",
-           "notebook": "the notebook", "handout": "handout (PDF)", "slide": "on the slide",
-           "total": "total", "in class": "in class", "homework": "homework"},
+           "notebook": "the notebook", "handout": "handout (PDF)", "total": "total",
+           "in class": "in class", "homework": "homework"},
     "ko": {"say": "말할 것", "ask": "청중에게 물을 것", "point": "가리킬 숫자",
            "plan": "수업 계획", "session50": "50분 수업", "session90": "90분 수업",
            "minutes": "분", "activity": "활동", "live": "수업 중에 실행할 셀",
            "widget": "보여 줄 위젯", "exercises": "낼 연습 문제",
            "misconceptions": "바로잡는 오해", "goals": "학습 목표", "index": "전체 노트북",
            "slides": "슬라이드", "notebook": "노트북", "handout": "유인물 (PDF)",
-           "slide": "슬라이드", "total": "합계", "in class": "수업 중", "homework": "과제"},
+           "total": "합계", "in class": "수업 중", "homework": "과제"},
 }
 # A field may name a variable and index or attribute into it, nothing more: no calls.
 _FIELD = re.compile(r"^[A-Za-z_]\w*(?:\.\w+|\[[^\[\]{}()]+\])*$")
@@ -76,7 +77,7 @@ class Pack:
     live: list[str]
     misconceptions: list[str]
     exercises: list[dict]
-    sessions: dict[str, list[dict]] = field(default_factory=dict)
+    sessions: dict[str, list[dict]]
 
 
 def pack_path(notebook: Path, pack_dir: Path = PACK_DIR) -> Path:
@@ -95,8 +96,7 @@ def _shown(cell: nbformat.NotebookNode) -> bool:
 
 def exercise_numbers(nb: nbformat.NotebookNode) -> list[int]:
     """The numbers of the "Check yourself" exercises, in order (1, 2, ...)."""
-    return [i + 1 for i, _ in enumerate(c for c in nb.cells
-                                        if "exercise" in c.metadata.get("tags", []))]
+    return list(exercise_prompts(nb))
 
 
 def problems(nb: nbformat.NotebookNode, raw: Mapping, name: str) -> list[str]:
@@ -219,11 +219,11 @@ def _slide_titles(nb: nbformat.NotebookNode) -> dict[str, str]:
     return titles
 
 
-def _exercise_prompts(nb: nbformat.NotebookNode) -> dict[int, str]:
+def exercise_prompts(nb: nbformat.NotebookNode) -> dict[int, str]:
     """Each exercise's question: the markdown cell right before its cell, first paragraph."""
     prompts, number = {}, 0
     for index, cell in enumerate(nb.cells):
-        if "exercise" in cell.metadata.get("tags", []):
+        if EXERCISE_TAG in cell.metadata.get("tags", []):
             number += 1
             before = nb.cells[index - 1]
             text = before.source.split("\n\n")[0] if before.cell_type == "markdown" else ""
@@ -236,7 +236,7 @@ def plan_html(nb: nbformat.NotebookNode, pack: Pack, *, title: str, goals: Itera
     """The lesson plan of ``nb`` as one printable HTML page; ``links``: relative URLs of the
     index, the notebook page, the slides and the handout (None: not built)."""
     words, esc = WORDS[language], html.escape
-    titles, prompts = _slide_titles(nb), _exercise_prompts(nb)
+    titles, prompts = _slide_titles(nb), exercise_prompts(nb)
     cells = {cell.id: cell for cell in nb.cells}
     nav = " · ".join(f'<a href="{esc(url)}">{words[key]}</a>'
                      for key, url in links.items() if url)
